@@ -18,6 +18,7 @@ from .config import ConfigError
 # ``func`` on them. Imported lazily so that `pinta --help` stays fast.
 SUBCOMMANDS: list[tuple[str, str]] = [
     ("pinta.config_cli", "register"),
+    ("pinta.bench_cli", "register"),
 ]
 
 
