@@ -11,6 +11,7 @@ import importlib
 
 # Modules that contribute benchmarks; each has register_bench(sub).
 BENCH_MODULES: list[str] = [
+    "pinta.golden.numerics_bench",
 ]
 
 
