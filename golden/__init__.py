@@ -22,7 +22,9 @@ from .smx import (
     saturate,
     shared_exponent,
     smx_dequantize,
+    max_reduction_blocks,
     smx_matmul,
+    smx_matmul_fp32,
     smx_quantize,
     smx_requantize,
 )
@@ -35,6 +37,8 @@ __all__ = [
     "smx_quantize",
     "smx_dequantize",
     "smx_matmul",
+    "smx_matmul_fp32",
+    "max_reduction_blocks",
     "smx_requantize",
     "SMXTensor",
     "SMXAccumulator",

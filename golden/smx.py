@@ -46,6 +46,8 @@ __all__ = [
     "smx_quantize",
     "smx_dequantize",
     "smx_matmul",
+    "smx_matmul_fp32",
+    "max_reduction_blocks",
     "smx_requantize",
     "default_config",
     "as_finite_matrix",
@@ -117,28 +119,40 @@ def round_half_away_from_zero(y: Any) -> np.ndarray:
         # `not <=` also catches NaN, whose comparisons are all false.
         if not (-(2.0**63) < lo and hi < 2.0**63):
             raise ValueError(f"round_half_away_from_zero: input must be finite with |y| < 2**63, found values in [{lo!r}, {hi!r}]")
-    work = arr.copy()
-    _round_half_away_in_place(work)
-    return work.astype(np.int64)
+    # From 2**52 on every float64 is an integer (and from 2**62 on, 2y would
+    # leave int64): those values are their own rounding.
+    small = np.abs(arr) < 2.0**52
+    out = _round_half_away_to_int(np.where(small, arr, 0.0), np.int64)
+    if not small.all():
+        out[~small] = arr[~small].astype(np.int64)
+    return out
 
 
-def _round_half_away_in_place(work: np.ndarray) -> None:
-    """The rounding arithmetic, overwriting a float64 buffer with integral values.
+def _round_half_away_to_int(work: np.ndarray, dtype: Any, out: np.ndarray | None = None) -> np.ndarray:
+    """The rounding arithmetic: round half away from zero of a float buffer, as integers of ``dtype``.
 
-    Shared by :func:`round_half_away_from_zero` and the quantizer (which
-    rounds its own scratch buffer, saving two full-size allocations; fresh
-    pages cost more than the arithmetic on large tensors).
+    Shared by :func:`round_half_away_from_zero` and the quantizer. ``work``
+    (float32 or float64) is overwritten; its values must satisfy
+    ``|y| < 2**(bits of dtype - 2)`` so that 2y fits ``dtype``. ``out``
+    (optional, ``dtype``, shape of ``work``) receives the result.
+
+    With u = trunc(2y) (an exact doubling, then numpy's truncating cast):
+    round_half_away(y) = (u + [u > 0]) >> 1, where >> is the arithmetic
+    (flooring) shift. For y >= 0, floor(y + 1/2) = floor((2y + 1) / 2) =
+    floor((floor(2y) + 1) / 2) = (u + 1) >> 1 (and 0 for u = 0); for y < 0,
+    -floor(-y + 1/2) = -((1 - u) >> 1) = floor(u / 2) = u >> 1. No step
+    rounds, unlike the common floor(|y| + 0.5) (0.49999999999999994 + 0.5
+    rounds up to 1.0, and 2**52 + 1 + 0.5 to 2**52 + 2).
     """
-    whole = np.trunc(work)
-    # y - trunc(y) is exact in binary floating point, and so is doubling it;
-    # trunc(2 * fraction) is then +1 / -1 exactly when |fraction| >= 1/2 (a
-    # tie goes away from zero), else 0. The common floor(|y| + 0.5) is not
-    # exact: 0.49999999999999994 + 0.5 rounds up to 1.0, and 2**52 + 1 + 0.5
-    # rounds to 2**52 + 2.
-    np.subtract(work, whole, out=work)
-    work *= 2.0
-    np.trunc(work, out=work)
-    work += whole
+    np.multiply(work, 2, out=work)
+    if out is None:
+        u = work.astype(dtype)
+    else:
+        u = out
+        np.copyto(u, work, casting="unsafe")  # the same truncating cast
+    np.add(u, u > 0, out=u)
+    np.right_shift(u, 1, out=u)
+    return u
 
 
 def saturate(q: Any, bits: int, out: np.ndarray | None = None) -> np.ndarray:
@@ -157,8 +171,7 @@ def saturate(q: Any, bits: int, out: np.ndarray | None = None) -> np.ndarray:
     if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or bits < 2:
         raise ValueError(f"saturate: bits must be an integer >= 2, got {bits!r}")
     limit = (1 << (int(bits) - 1)) - 1
-    result = np.maximum(np.asarray(q), -limit, out=out)
-    return np.minimum(result, limit, out=result)
+    return np.clip(np.asarray(q), -limit, limit, out=out)
 
 
 def shared_exponent(maxabs: Any, bits: int, cfg: PintaConfig | None = None) -> np.ndarray:
@@ -200,8 +213,12 @@ def quantize_blocks(blocks: np.ndarray, bits: int, cfg: PintaConfig | None = Non
 
     Parameters
     ----------
-    blocks : float64 ndarray, shape (nbr, br, nbc, bc)
-        Finite values (validated by the caller).
+    blocks : float32 or float64 ndarray, shape (nbr, br, nbc, bc)
+        Real values; other dtypes are converted to float64. float32 input is
+        worked on in float32, which gives the same codes (docs/numerics.md
+        §6, "Quantizing in float32"). NaN or ±Inf is refused with the
+        message of :func:`as_finite_matrix` (indices in the 2-D matrix the
+        blocks were cut from).
 
     Returns
     -------
@@ -209,20 +226,82 @@ def quantize_blocks(blocks: np.ndarray, bits: int, cfg: PintaConfig | None = Non
     exponents : int16 ndarray, shape (nbr, nbc)
     """
     cfg = _resolve_cfg(cfg)
-    # One scratch buffer serves |x|, then x * 2**-E, then the codes.
-    work = np.abs(blocks)
-    maxabs = work.max(axis=3).max(axis=1)
-    exponents = shared_exponent(maxabs, bits, cfg)
-    # Multiplying by a power of two is exact; only elements far below their
-    # block maximum can land in the subnormal range, and those round to 0
-    # anyway. (A multiply by a per-block factor is faster than np.ldexp.)
-    scale = np.ldexp(1.0, -exponents.astype(np.int32))
-    np.multiply(blocks, scale[:, None, :, None], out=work)
-    # Saturating before rounding equals rounding before saturating (integer
-    # limits; see saturate), and keeps every value within int16.
-    saturate(work, bits, out=work)
-    _round_half_away_in_place(work)
-    return work.astype(np.int16), exponents
+    bits = _check_bits(bits, cfg)
+    blocks = np.asarray(blocks)
+    dtype = np.float32 if blocks.dtype == np.float32 else np.float64
+    blocks = np.ascontiguousarray(blocks, dtype=dtype)
+    nbr, br, nbc, bc = blocks.shape
+    codes = np.empty(blocks.shape, dtype=np.int16)
+    exponents = np.empty((nbr, nbc), dtype=np.int16)
+    # Runs of block rows small enough that every pass below works in cache;
+    # one scratch buffer serves |x|, then x * 2**-E, then 2y for the rounding.
+    step = max(1, _QUANTIZE_CHUNK_ELEMENTS // (br * nbc * bc))
+    scratch = np.empty((min(step, nbr), br, nbc, bc), dtype=dtype)
+    for lo in range(0, nbr, step):
+        hi = min(lo + step, nbr)
+        x = blocks[lo:hi]
+        work = np.abs(x, out=scratch[: hi - lo])
+        maxabs = _block_maxima(work)
+        if not np.isfinite(maxabs).all():
+            # NaN and ±Inf reach the block maxima (np.maximum propagates NaN),
+            # so the full-size finiteness scan runs only to name them.
+            as_finite_matrix(blocks.reshape(nbr * br, nbc * bc))
+            raise AssertionError("unreachable: as_finite_matrix refuses non-finite input")
+        e = shared_exponent(maxabs, bits, cfg)
+        exponents[lo:hi] = e
+        _scale_by_block_power_of_two(x, np.where(maxabs > 0, -e.astype(np.int32), 0), work)
+        # Saturating before rounding equals rounding before saturating (integer
+        # limits; see saturate), and keeps every value within int16.
+        saturate(work, bits, out=work)
+        _round_half_away_to_int(work, np.int16, out=codes[lo:hi])
+    return codes, exponents
+
+
+# Elements per run of block rows in quantize_blocks (a few hundred KiB of scratch).
+_QUANTIZE_CHUNK_ELEMENTS = 1 << 16
+
+
+def _block_maxima(values: np.ndarray) -> np.ndarray:
+    """Maximum of each (br, bc) block of a C-contiguous (nbr, br, nbc, bc) array.
+
+    Element-wise maxima of whole rows (contiguous, vectorised) first, then of
+    the bc columns of each block; NaN propagates.
+    """
+    nbr, br, nbc, bc = values.shape
+    rows = values.reshape(nbr, br, nbc * bc)
+    acc = rows[:, 0] if br == 1 else np.maximum(rows[:, 0], rows[:, 1])
+    for i in range(2, br):
+        np.maximum(acc, rows[:, i], out=acc)
+    acc = acc.reshape(nbr, nbc, bc)
+    if bc > 8:
+        return acc.max(axis=2)
+    out = acc[:, :, 0] if bc == 1 else np.maximum(acc[:, :, 0], acc[:, :, 1])
+    for j in range(2, bc):
+        np.maximum(out, acc[:, :, j], out=out)
+    return np.array(out)
+
+
+def _scale_by_block_power_of_two(blocks: np.ndarray, k: np.ndarray, out: np.ndarray) -> None:
+    """``out = blocks * 2**k[block]`` for int ``k`` of shape (nbr, nbc), in the dtype of ``blocks``.
+
+    Each factor must be a normal number of that dtype: exponents above the
+    largest one (127 in float32) are applied in two multiplications, the
+    first of which is exact for the values that need it (docs/numerics.md §6).
+    """
+    nbr, br, nbc, bc = blocks.shape
+    dtype = blocks.dtype
+    top = np.finfo(dtype).maxexp - 1
+    first = np.minimum(k, top)
+    rest = k - first
+    src = blocks
+    for part in (first, rest):
+        if part is rest and not rest.any():
+            break
+        # The per-block factor repeated along the row, so numpy's inner loop
+        # runs over whole rows rather than over bc elements at a time.
+        factor = np.repeat(np.ldexp(np.ones((), dtype), part.astype(np.int32)).astype(dtype), bc, axis=1)
+        np.multiply(src.reshape(nbr, br, nbc * bc), factor[:, None, :], out=out.reshape(nbr, br, nbc * bc))
+        src = out
 
 
 # ---------------------------------------------------------------------------
@@ -236,15 +315,7 @@ def as_finite_matrix(x: Any, what: str = "x") -> np.ndarray:
     of dimensions, an empty array, or NaN/±Inf (naming how many and where the
     first one is).
     """
-    arr = np.asarray(x)
-    if arr.dtype.kind not in "fiu":
-        raise TypeError(f"{what} must hold real numbers, got dtype {arr.dtype}")
-    if arr.ndim != 2:
-        hint = f"; for a single row pass {what}.reshape(1, -1)" if arr.ndim == 1 else ""
-        raise ValueError(f"{what} must be a 2-D matrix, got {arr.ndim}-D with shape {arr.shape}{hint}")
-    if arr.size == 0:
-        raise ValueError(f"{what} is empty (shape {arr.shape}); SMX needs at least one element")
-    arr = arr.astype(np.float64, copy=False)
+    arr = _as_real_matrix(x, what).astype(np.float64, copy=False)
     finite = np.isfinite(arr)
     if not finite.all():
         bad = np.argwhere(~finite)
@@ -254,6 +325,20 @@ def as_finite_matrix(x: Any, what: str = "x") -> np.ndarray:
             "A non-finite value usually means training diverged; it is refused rather than saturated."
         )
     return arr
+
+
+def _as_real_matrix(x: Any, what: str = "x") -> np.ndarray:
+    """The type, shape and emptiness checks of :func:`as_finite_matrix`, without the
+    finiteness scan; float32 stays float32, anything else becomes float64."""
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "fiu":
+        raise TypeError(f"{what} must hold real numbers, got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        hint = f"; for a single row pass {what}.reshape(1, -1)" if arr.ndim == 1 else ""
+        raise ValueError(f"{what} must be a 2-D matrix, got {arr.ndim}-D with shape {arr.shape}{hint}")
+    if arr.size == 0:
+        raise ValueError(f"{what} is empty (shape {arr.shape}); SMX needs at least one element")
+    return arr.astype(np.float32 if arr.dtype == np.float32 else np.float64, copy=False)
 
 
 def _round_up(n: int, multiple: int) -> int:
@@ -381,7 +466,9 @@ def smx_quantize(x: Any, bits: int, cfg: PintaConfig | None = None) -> SMXTensor
     Parameters
     ----------
     x : array_like, shape (rows, cols)
-        Finite real values; converted to float64 first. A 1-D vector is
+        Finite real values; float32 stays float32, anything else is
+        converted to float64 (the codes are the same either way, see
+        docs/numerics.md §6). A 1-D vector is
         refused: pass ``x.reshape(1, -1)`` for a row (or ``(-1, 1)`` for a
         column), because which one is meant changes the blocks.
     bits : int
@@ -395,11 +482,13 @@ def smx_quantize(x: Any, bits: int, cfg: PintaConfig | None = None) -> SMXTensor
     """
     cfg = _resolve_cfg(cfg)
     bits = _check_bits(bits, cfg)
-    arr = as_finite_matrix(x)
+    # float32 input is quantized in float32 (same codes, docs/numerics.md §6);
+    # quantize_blocks refuses NaN/±Inf with as_finite_matrix's message.
+    arr = _as_real_matrix(x)
     rows, cols = arr.shape
     p, q = _round_up(rows, 4), _round_up(cols, 4)
     if (p, q) != (rows, cols):
-        padded = np.zeros((p, q), dtype=np.float64)
+        padded = np.zeros((p, q), dtype=arr.dtype)
         padded[:rows, :cols] = arr
         arr = padded
     codes, exponents = quantize_blocks(arr.reshape(p // 4, 4, q // 4, 4), bits, cfg)
@@ -414,10 +503,12 @@ def smx_dequantize(t: SMXTensor) -> np.ndarray:
     """
     if not isinstance(t, SMXTensor):
         raise TypeError(f"smx_dequantize needs an SMXTensor, got {type(t).__name__}")
-    p, q = t.padded_shape
-    blocks = t.codes.reshape(p // 4, 4, q // 4, 4).astype(np.float64)
-    values = np.ldexp(blocks, t.exponents.astype(np.int32)[:, None, :, None]).reshape(p, q)
-    return values[: t.shape[0], : t.shape[1]].copy()
+    # codes * 2**E in one multiplication by a per-block factor: exact, as the
+    # product is a normal float64 (at most 12 significant bits).
+    values = _scaled_operand(t.codes, -t.exponents.astype(np.int64), (4, 4), 0)
+    if t.shape != t.padded_shape:
+        values = values[: t.shape[0], : t.shape[1]]
+    return np.ascontiguousarray(values)
 
 
 # ---------------------------------------------------------------------------
@@ -466,6 +557,18 @@ def check_width_pair(bits_a: int, bits_b: int, cfg: PintaConfig | None = None) -
         raise ValueError(f"operand widths ({bits_a}, {bits_b}) are not a MAC-array mode; supported unordered pairs: {names}")
 
 
+def _longest_safe_reduction(block_depth: int, bits_a: int, bits_b: int, cfg: PintaConfig) -> int:
+    """The accumulator bound: the most reduction blocks that cannot overflow.
+
+    The worst block product is ``block_depth * (2**(bA-1)-1) * (2**(bB-1)-1)``
+    in magnitude; after alignment each partial is at most that times
+    ``2**G``. ``n`` of them are safe while ``n * worst * 2**G <
+    2**(cfg.accumulator_bits - 1)``.
+    """
+    worst_partial = block_depth * ((1 << (bits_a - 1)) - 1) * ((1 << (bits_b - 1)) - 1)
+    return ((1 << (cfg.accumulator_bits - 1)) - 1) // (worst_partial << cfg.align_guard_bits)
+
+
 def check_accumulator_bound(n_blocks: int, block_depth: int, bits_a: int, bits_b: int, cfg: PintaConfig | None = None) -> None:
     """Refuse a reduction whose accumulator could overflow (ValueError).
 
@@ -475,14 +578,32 @@ def check_accumulator_bound(n_blocks: int, block_depth: int, bits_a: int, bits_b
     ``2**(cfg.accumulator_bits - 1)``.
     """
     cfg = _resolve_cfg(cfg)
-    worst_partial = block_depth * ((1 << (bits_a - 1)) - 1) * ((1 << (bits_b - 1)) - 1)
-    if n_blocks * worst_partial << cfg.align_guard_bits >= 1 << (cfg.accumulator_bits - 1):
-        longest = ((1 << (cfg.accumulator_bits - 1)) - 1) // (worst_partial << cfg.align_guard_bits)
+    longest = _longest_safe_reduction(block_depth, bits_a, bits_b, cfg)
+    if n_blocks > longest:
         raise ValueError(
             f"reduction of {n_blocks} blocks of depth {block_depth} (K = {n_blocks * block_depth}) at INT{bits_a}×INT{bits_b} "
             f"may overflow the {cfg.accumulator_bits}-bit accumulator with {cfg.align_guard_bits} guard bits; "
             f"the longest safe reduction is {longest} blocks (K = {longest * block_depth}). Split the reduction."
         )
+
+
+def max_reduction_blocks(cfg: PintaConfig | None = None) -> int:
+    """Reduction blocks per chunk of a long SMX GEMM (docs/numerics.md §3, "Long reductions").
+
+    The largest power of two ``n`` for which ``n`` 4-deep reduction blocks
+    satisfy the accumulator bound in the widest MAC-array mode, INT12×INT8
+    (so one chunk length serves every mode). 2048 blocks (K = 8192) for the
+    default config (48-bit accumulator, 16 guard bits).
+    """
+    cfg = _resolve_cfg(cfg)
+    bits_a, bits_b = max(
+        (tuple(sorted(p, reverse=True) * (2 if len(p) == 1 else 1)) for p in SUPPORTED_WIDTH_PAIRS if p <= set(cfg.element_bits)),
+        key=lambda ab: ((1 << (ab[0] - 1)) - 1) * ((1 << (ab[1] - 1)) - 1),
+    )
+    longest = _longest_safe_reduction(cfg.block_size, bits_a, bits_b, cfg)
+    if longest < 1:  # PintaConfig's accumulator_bits minimum rules this out
+        raise ValueError(f"cfg's {cfg.accumulator_bits}-bit accumulator cannot hold one INT{bits_a}×INT{bits_b} block product")
+    return 1 << (longest.bit_length() - 1)
 
 
 def _scaled_operand(codes: np.ndarray, shift: np.ndarray, block: tuple[int, int], exp_offset: int) -> np.ndarray:
@@ -746,23 +867,85 @@ def smx_matmul(
     accumulator.
     """
     cfg = _resolve_cfg(cfg)
+    op_a, op_b = _gemm_operands("smx_matmul", a, b, transpose_a, transpose_b, cfg)
+    try:
+        check_accumulator_bound(op_a.codes.shape[1] // 4, 4, op_a.bits, op_b.bits, cfg)
+    except ValueError as err:
+        raise ValueError(
+            f"smx_matmul: {err} smx_matmul_fp32 computes long reductions in chunks of "
+            f"max_reduction_blocks(cfg) = {max_reduction_blocks(cfg)} blocks, summed in FP32 (docs/numerics.md §3)."
+        ) from None
+    acc, exps = aligned_block_matmul(op_a.codes, op_a.exponents, (4, 4), op_b.codes, op_b.exponents, (4, 4), op_a.bits, op_b.bits, cfg)
+    return SMXAccumulator._trusted(acc, exps, (op_a.shape[0], op_b.shape[1]))
+
+
+def _gemm_operands(what: str, a: SMXTensor, b: SMXTensor, transpose_a: bool, transpose_b: bool, cfg: PintaConfig) -> tuple[SMXTensor, SMXTensor]:
+    """op(a), op(b) after the checks every SMX GEMM makes (types, mode, shapes, exponent range)."""
     for name, t in (("a", a), ("b", b)):
         if not isinstance(t, SMXTensor):
-            raise TypeError(f"smx_matmul: {name} must be an SMXTensor, got {type(t).__name__}")
+            raise TypeError(f"{what}: {name} must be an SMXTensor, got {type(t).__name__}")
     op_a = a.T if transpose_a else a
     op_b = b.T if transpose_b else b
     check_width_pair(op_a.bits, op_b.bits, cfg)
     if op_a.shape[1] != op_b.shape[0]:
         raise ValueError(
-            f"smx_matmul: inner dimensions differ: op(a) is {op_a.shape} (a {a.shape}, transpose_a={transpose_a}), "
+            f"{what}: inner dimensions differ: op(a) is {op_a.shape} (a {a.shape}, transpose_a={transpose_a}), "
             f"op(b) is {op_b.shape} (b {b.shape}, transpose_b={transpose_b})"
         )
     for name, t in (("a", a), ("b", b)):
         lo, hi = int(t.exponents.min()), int(t.exponents.max())
         if lo < cfg.exponent_min or hi > cfg.exponent_max:
-            raise ValueError(f"smx_matmul: {name} has exponents in [{lo}, {hi}], outside cfg's [{cfg.exponent_min}, {cfg.exponent_max}]")
-    acc, exps = aligned_block_matmul(op_a.codes, op_a.exponents, (4, 4), op_b.codes, op_b.exponents, (4, 4), op_a.bits, op_b.bits, cfg)
-    return SMXAccumulator._trusted(acc, exps, (op_a.shape[0], op_b.shape[1]))
+            raise ValueError(f"{what}: {name} has exponents in [{lo}, {hi}], outside cfg's [{cfg.exponent_min}, {cfg.exponent_max}]")
+    return op_a, op_b
+
+
+def smx_matmul_fp32(
+    a: SMXTensor,
+    b: SMXTensor,
+    *,
+    transpose_a: bool = False,
+    transpose_b: bool = False,
+    cfg: PintaConfig | None = None,
+) -> np.ndarray:
+    """SMX GEMM ``op(a) @ op(b)`` of any reduction length, as FP32 (docs/numerics.md §3, "Long reductions").
+
+    The reduction is cut into consecutive chunks of
+    ``max_reduction_blocks(cfg)`` 4-deep blocks (the last may be shorter).
+    Each chunk is an ordinary §3 accumulation (reference exponents over that
+    chunk only), rounded once to FP32 (:func:`accumulator_to_fp32`); the
+    chunk results are summed in FP32 in chunk order, r = c0; r = r + c1; ...
+    (each add rounded to nearest even), as a read-modify-write FP32 gradient
+    buffer does. A reduction that fits one chunk gives exactly
+    ``smx_matmul(...).to_fp32()``.
+
+    Returns a float32 ndarray of shape (M, N). Raises ``ValueError`` as
+    :func:`smx_matmul` does (except for the length), and if a chunk result
+    or a running sum overflows float32.
+    """
+    cfg = _resolve_cfg(cfg)
+    op_a, op_b = _gemm_operands("smx_matmul_fp32", a, b, transpose_a, transpose_b, cfg)
+    shape = (op_a.shape[0], op_b.shape[1])
+    chunk = 4 * max_reduction_blocks(cfg)
+    k = op_a.codes.shape[1]
+    total: np.ndarray | None = None
+    for lo in range(0, k, chunk):
+        hi = min(lo + chunk, k)
+        acc, exps = aligned_block_matmul(
+            op_a.codes[:, lo:hi], op_a.exponents[:, lo // 4 : hi // 4], (4, 4),
+            op_b.codes[lo:hi, :], op_b.exponents[lo // 4 : hi // 4, :], (4, 4),
+            op_a.bits, op_b.bits, cfg,
+        )
+        part = accumulator_to_fp32(accumulator_to_float(acc, exps, (4, 4), shape))
+        if total is None:
+            total = part
+            continue
+        with np.errstate(over="ignore"):
+            np.add(total, part, out=total)  # one IEEE float32 add: round to nearest even
+        if not np.isfinite(total).all():
+            first = tuple(int(i) for i in np.argwhere(~np.isfinite(total))[0])
+            raise ValueError(f"smx_matmul_fp32: the FP32 sum overflows float32 at chunk {lo // chunk} (K rows {lo}..{hi - 1}); first at index {first}")
+    assert total is not None
+    return total
 
 
 def smx_requantize(acc: SMXAccumulator, bits: int, cfg: PintaConfig | None = None) -> SMXTensor:

@@ -162,7 +162,11 @@ class GemmAction:
     is read transposed (address generation, no copy). Shapes are the logical
     (unpadded) sizes; the SMX hardware pads each to a multiple of 4.
     ``phase`` is one of "reconstruct", "forward", "backward", "core_grad";
-    ``name`` labels the GEMM (see docs/tt.md).
+    ``name`` labels the GEMM (see docs/tt.md). ``fp32_chunked`` marks the
+    weight-gradient GEMMs whose reduction runs over the batch (dR, dL, and
+    the sequential core gradients): in SMX mode they run as
+    ``smx_matmul_fp32``, whose output is FP32, accumulated chunk by chunk
+    (docs/numerics.md §3, "Long reductions"), so any batch size works.
     """
 
     phase: str
@@ -174,6 +178,16 @@ class GemmAction:
     bits_b: int | None
     transpose_a: bool = False
     transpose_b: bool = False
+    fp32_chunked: bool = False
+
+    def reduction_chunks(self, cfg: Any = None) -> int:
+        """Chunks the reduction runs in: ceil(ceil(k/4) / max_reduction_blocks(cfg)) if
+        ``fp32_chunked``, else 1."""
+        if not self.fp32_chunked:
+            return 1
+        from .smx import max_reduction_blocks
+
+        return -(-(-(-self.k // 4)) // max_reduction_blocks(cfg))
 
     @property
     def macs(self) -> int:
@@ -223,6 +237,10 @@ class FloatNumerics:
         B = b.data.T if tb else b.data
         return A @ B, None
 
+    def gemm_fp32(self, a: _Operand, b: _Operand, ta: bool = False, tb: bool = False) -> tuple[np.ndarray, Any]:
+        """A batch-reduction GEMM (``GemmAction.fp32_chunked``); in float mode the same as gemm."""
+        return self.gemm(a, b, ta, tb)
+
     def out(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(x, dtype=self.dtype)
 
@@ -270,6 +288,12 @@ class SMXNumerics:
         acc = self._smx.smx_matmul(a.data, b.data, transpose_a=ta, transpose_b=tb, cfg=self.cfg)
         return np.asarray(acc.to_float(), dtype=np.float64), acc
 
+    def gemm_fp32(self, a: _Operand, b: _Operand, ta: bool = False, tb: bool = False) -> tuple[np.ndarray, Any]:
+        """A batch-reduction GEMM: ``smx_matmul_fp32`` (FP32 sum of chunk accumulators,
+        any reduction length); its FP32 values returned as float64, no accumulator."""
+        c = self._smx.smx_matmul_fp32(a.data, b.data, transpose_a=ta, transpose_b=tb, cfg=self.cfg)
+        return c.astype(np.float64), None
+
     def out(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(x, dtype=np.float64)
 
@@ -300,6 +324,8 @@ class _FP32Fixed:
             acc = acc + A[:, t : t + 1] * B[t : t + 1, :]
         return acc.astype(np.float64), None
 
+    gemm_fp32 = gemm  # already FP32: chunking changes nothing
+
 
 def _as_numerics(numerics: Any) -> FloatNumerics | SMXNumerics:
     if isinstance(numerics, (FloatNumerics, SMXNumerics)):
@@ -323,14 +349,14 @@ class _Runner:
     def quant(self, x: np.ndarray, kind: str) -> _Operand:
         return self.nm.quant(x, kind)
 
-    def gemm(self, phase: str, name: str, a: _Operand, b: _Operand, ta: bool = False, tb: bool = False):
+    def gemm(self, phase: str, name: str, a: _Operand, b: _Operand, ta: bool = False, tb: bool = False, fp32_chunked: bool = False):
         m, ka = (a.shape[1], a.shape[0]) if ta else a.shape
         kb, n = (b.shape[1], b.shape[0]) if tb else b.shape
         if ka != kb:  # a bug in this module, never a user error
             raise AssertionError(f"GEMM {name}: inner sizes {ka} != {kb}")
         if self.log is not None:
-            self.log.append(GemmAction(phase, name, m, ka, n, a.bits, b.bits, ta, tb))
-        c, acc = self.nm.gemm(a, b, ta, tb)
+            self.log.append(GemmAction(phase, name, m, ka, n, a.bits, b.bits, ta, tb, fp32_chunked))
+        c, acc = (self.nm.gemm_fp32 if fp32_chunked else self.nm.gemm)(a, b, ta, tb)
         return c, acc
 
 
@@ -426,10 +452,12 @@ class TTGrads:
         (batch, M), dLoss/dX.
     dcores : list[np.ndarray]
         dLoss/dG_k, each of shape (r_{k-1}, m_k, n_k, r_k). SMX mode: FP32
-        (one round-to-nearest-even of the exact accumulator value).
+        (PRS chain: one round-to-nearest-even of the exact accumulator value;
+        sequential: ``smx_matmul_fp32``, as the reduction runs over the batch).
     dL, dR : np.ndarray or None
-        PRS only: dLoss/dL (M1, N1, r_s) and dLoss/dR (r_s, M2, N2), exact
-        values from the GEMMs.
+        PRS only: dLoss/dL (M1, N1, r_s) and dLoss/dR (r_s, M2, N2). SMX
+        mode: the FP32 values of ``smx_matmul_fp32`` (batch reductions,
+        FP32-accumulated in chunks), held in float64 arrays.
     actions : list[GemmAction]
         GEMMs this backward ran.
     """
@@ -842,11 +870,12 @@ class TTMatrix:
         run = _Runner(nm, log)
         dyq = run.quant(dy.reshape(b * N1, N2), "g")
         dtp, _ = run.gemm("backward", "dTp=dY.R^T", dyq, h.Rq, tb=True)  # (b*N1, r*M2)
-        drm, _ = run.gemm("backward", "dR=Tp^T.dY", tq, dyq, ta=True)  # (r*M2, N2)
+        # Weight gradients reduce over the batch: FP32-accumulated in chunks.
+        drm, _ = run.gemm("backward", "dR=Tp^T.dY", tq, dyq, ta=True, fp32_chunked=True)  # (r*M2, N2)
         # Inverse of the forward permutation: dT[(b, i2), (j1, r)]
         dt = dtp.reshape(b, N1, r, M2).transpose(0, 3, 1, 2).reshape(b * M2, N1 * r)
         dtq = run.quant(dt, "g")
-        dlm, _ = run.gemm("backward", "dL=Xp^T.dT", xq, dtq, ta=True)  # (M1, N1*r)
+        dlm, _ = run.gemm("backward", "dL=Xp^T.dT", xq, dtq, ta=True, fp32_chunked=True)  # (M1, N1*r)
         dxp, _ = run.gemm("backward", "dXp=dT.L^T", dtq, h.Lq, tb=True)  # (b*M2, M1)
         dx = dxp.reshape(b, M2, M1).transpose(0, 2, 1).reshape(b, self.M)
         dL = dlm.reshape(M1, N1, r)
@@ -868,7 +897,7 @@ class TTMatrix:
             # Inverse of Z = C.transpose(0,1,3,2,4): dC[(b, J<k, I>k), (j_k, r_k)]
             dc = dz.reshape(b, nprev, n, mrest, rn).transpose(0, 1, 3, 2, 4).reshape(b * nprev * mrest, n * rn)
             dcq = run.quant(dc, "g")
-            dg, _ = run.gemm("core_grad", f"dseq{k + 1}.core", aq, dcq, ta=True)
+            dg, _ = run.gemm("core_grad", f"dseq{k + 1}.core", aq, dcq, ta=True, fp32_chunked=True)
             da, _ = run.gemm("backward", f"dseq{k + 1}.act", dcq, gq, tb=True)
             grads[k] = dg.reshape(rp, m, n, rn)
             # Inverse of A's permutation: dZ_{k-1}[b, J<k, i_k, I>k, r_{k-1}]
@@ -939,8 +968,8 @@ class TTMatrix:
                 out.append(GemmAction("forward", "Y=Tp.R", batch * N1, r * M2, N2, A, W))
             if "backward" in phases:
                 out.append(GemmAction("backward", "dTp=dY.R^T", batch * N1, N2, r * M2, G, W, False, True))
-                out.append(GemmAction("backward", "dR=Tp^T.dY", r * M2, batch * N1, N2, A, G, True, False))
-                out.append(GemmAction("backward", "dL=Xp^T.dT", M1, batch * M2, N1 * r, A, G, True, False))
+                out.append(GemmAction("backward", "dR=Tp^T.dY", r * M2, batch * N1, N2, A, G, True, False, True))
+                out.append(GemmAction("backward", "dL=Xp^T.dT", M1, batch * M2, N1 * r, A, G, True, False, True))
                 out.append(GemmAction("backward", "dXp=dT.L^T", batch * M2, N1 * r, M1, G, W, False, True))
             if "core_grad" in phases:
                 out += grad_l + grad_r
@@ -959,7 +988,7 @@ class TTMatrix:
                     out.append(GemmAction("forward", f"seq{k + 1}", rows, kk, cols, A, W))
             for k, rows, kk, cols in reversed(steps):
                 if "core_grad" in phases:
-                    out.append(GemmAction("core_grad", f"dseq{k + 1}.core", kk, rows, cols, A, G, True, False))
+                    out.append(GemmAction("core_grad", f"dseq{k + 1}.core", kk, rows, cols, A, G, True, False, True))
                 if "backward" in phases:
                     out.append(GemmAction("backward", f"dseq{k + 1}.act", rows, cols, kk, G, W, False, True))
             return out

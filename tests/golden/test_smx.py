@@ -24,6 +24,7 @@ from pinta.golden import (
     smx_dequantize,
     smx_quantize,
 )
+from pinta.golden import smx as smx_module
 
 CFG = PintaConfig()
 E_MIN, E_MAX = CFG.exponent_min, CFG.exponent_max
@@ -321,3 +322,95 @@ def test_tensor_is_read_only_and_storage_is_counted():
     # 64 codes of 12 bits plus 4 exponents of 8 bits.
     assert t.nbytes_storage() == (64 * 12 + 4 * 8) // 8
     assert t.nbytes_storage(PintaConfig(exponent_bits=6)) == -(-(64 * 12 + 4 * 6) // 8)
+
+
+# ---------------------------------------------------------------------------
+# float32 input (docs/numerics.md §6, "Quantizing in float32") and the
+# integer form of the rounding rule
+# ---------------------------------------------------------------------------
+
+F32 = np.finfo(np.float32)
+F32_SUBNORMAL_MIN = float(np.nextafter(np.float32(0), np.float32(1)))
+
+matrices_f32 = hnp.arrays(
+    np.float32,
+    hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=11),
+    elements=st.floats(width=32, allow_nan=False, allow_infinity=False, allow_subnormal=True)
+    | st.sampled_from([float(F32.max), -float(F32.max), F32_SUBNORMAL_MIN, -F32_SUBNORMAL_MIN, 0.0]),
+)
+
+
+@given(matrices_f32, st.sampled_from(WIDTHS))
+@settings(max_examples=150, deadline=None)
+def test_float32_input_matches_reference_and_float64_path(x, bits):
+    t = assert_matches_reference(x, bits)
+    assert smx_quantize(x.astype(np.float64), bits) == t
+
+
+@pytest.mark.parametrize("exponent_bits", [6, 8, 10])
+@pytest.mark.parametrize("bits", WIDTHS)
+def test_float32_extreme_blocks(exponent_bits, bits):
+    # Block maxima from the smallest subnormal to float32 max, including the
+    # tiny blocks whose factor 2**-E exceeds the float32 range (applied in
+    # two steps) and, with 6 exponent bits, clamps at both ends.
+    cfg = PintaConfig(exponent_bits=exponent_bits)
+    tops = [-149, -140, -130, -126, -118, -117, -116, -100, -40, 0, 40, 100, 126, 127]
+    rng = np.random.default_rng(exponent_bits * 100 + bits)
+    x = np.zeros((4, 4 * len(tops)), np.float32)
+    for i, e in enumerate(tops):
+        block = rng.standard_normal((4, 4)) * np.ldexp(1.0, rng.integers(-30, 1, (4, 4)))
+        block = np.clip(block * np.ldexp(1.0, e), -float(F32.max), float(F32.max)).astype(np.float32)
+        block[0, 0] = np.float32(np.ldexp(1.0, e)) if e < 127 else F32.max
+        x[:, 4 * i : 4 * i + 4] = block
+    t = smx_quantize(x, bits, cfg)
+    codes, exps = ref_quantize(x, bits, cfg.exponent_min, cfg.exponent_max)
+    np.testing.assert_array_equal(t.codes, codes)
+    np.testing.assert_array_equal(t.exponents, exps)
+    assert smx_quantize(x.astype(np.float64), bits, cfg) == t
+
+
+def test_large_float32_input_is_block_local():
+    # More rows than one internal run of the quantizer, with padding: every
+    # 4-row slab must equal the slab quantized on its own, and float32 must
+    # equal float64.
+    rng = np.random.default_rng(12)
+    x = (rng.standard_normal((1030, 262)) * np.ldexp(1.0, rng.integers(-150, 120, (1030, 1)))).astype(np.float32)
+    x[5, 7], x[900, 3], x[1029, 261] = F32.max, -F32.max, F32_SUBNORMAL_MIN
+    for bits in (8, 12):
+        t = smx_quantize(x, bits)
+        assert smx_quantize(x.astype(np.float64), bits) == t
+        for r in (0, 4, 516, 1028):
+            s = smx_quantize(x[r : r + 4], bits)
+            np.testing.assert_array_equal(t.codes[r : r + 4], s.codes)
+            np.testing.assert_array_equal(t.exponents[r // 4], s.exponents[0])
+
+
+def test_float32_non_finite_input_is_named():
+    x = np.ones((9, 6), np.float32)
+    x[6, 1] = np.inf
+    x[8, 5] = np.nan
+    with pytest.raises(ValueError, match=r"2 non-finite value\(s\).*\(6, 1\)"):
+        smx_quantize(x, 8)
+
+
+def test_integer_rounding_exhaustive_near_every_half():
+    # Every float32 and float64 within 2 ulps of each half-integer and integer in
+    # [-2048, 2048] (the saturated range), plus every float32 in [0, 2) at a
+    # stride: the integer form (u + [u > 0]) >> 1, u = trunc(2y), against
+    # exact rational rounding; the public function must agree too.
+    centres = np.arange(-4096, 4097) / 2.0
+    for dtype in (np.float32, np.float64):
+        c = centres.astype(dtype)
+        near = [c]
+        up, down = c.copy(), c.copy()
+        for _ in range(2):
+            up, down = np.nextafter(up, dtype(np.inf)), np.nextafter(down, dtype(-np.inf))
+            near += [up, down]
+        y = np.concatenate(near)
+        if dtype == np.float32:
+            y = np.concatenate([y, np.arange(0x00000000, 0x40000000, 65537, dtype=np.uint32).view(np.float32)])
+            y = np.concatenate([y, -y])
+        want = np.array([ref_round(Fraction(float(v))) for v in y])
+        got = smx_module._round_half_away_to_int(y.copy(), np.int16 if dtype == np.float32 else np.int64)
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(round_half_away_from_zero(y), want)

@@ -334,3 +334,100 @@ def test_other_accumulator_configs(acc_bits, guard):
     b = random_tensor(rng, (30, 11), 8, -10, 10, 0.2)
     assert_gemm_exact(a, b, cfg=cfg)
     assert_gemm_exact(b, a, True, True, cfg=cfg)
+
+
+# ---------------------------------------------------------------------------
+# Long reductions: smx_matmul_fp32 (docs/numerics.md §3, "Long reductions")
+# ---------------------------------------------------------------------------
+
+def reference_matmul_fp32(a: SMXTensor, b: SMXTensor, cfg=CFG) -> np.ndarray:
+    """Chunks of max_reduction_blocks blocks, each by the reference loop, rounded once
+    to FP32 (reference_fp32), summed in float32 in chunk order."""
+    worst = 4 * 2047 * 127  # INT12×INT8, the widest mode
+    longest = (2 ** (cfg.accumulator_bits - 1) - 1) // (worst * 2**cfg.align_guard_bits)
+    blocks = 1
+    while 2 * blocks <= longest:
+        blocks *= 2
+    step = 4 * blocks
+    total = None
+    for lo in range(0, a.codes.shape[1], step):
+        hi = min(lo + step, a.codes.shape[1])
+        acc, exps = reference_matmul(a.codes[:, lo:hi], a.exponents[:, lo // 4 : hi // 4], b.codes[lo:hi], b.exponents[lo // 4 : hi // 4], a.bits, b.bits, cfg)
+        part = np.array(
+            [[reference_fp32(Fraction(int(acc[i, j])) * Fraction(2) ** int(exps[i // 4, j // 4])) for j in range(b.shape[1])] for i in range(a.shape[0])],
+            dtype=np.float32,
+        )
+        total = part if total is None else np.float32(total + part)
+    return total
+
+
+def test_max_reduction_blocks_is_the_largest_safe_power_of_two():
+    for cfg in (CFG, PintaConfig(accumulator_bits=43), PintaConfig(accumulator_bits=53, align_guard_bits=20)):
+        n = smx_module.max_reduction_blocks(cfg)
+        assert n & (n - 1) == 0
+        worst = 4 * 2047 * 127 * 2**cfg.align_guard_bits
+        assert n * worst < 2 ** (cfg.accumulator_bits - 1) <= 2 * n * worst
+        smx_module.check_accumulator_bound(n, 4, 12, 8, cfg)  # the bound holds ...
+    with pytest.raises(ValueError):
+        smx_module.check_accumulator_bound(2 * smx_module.max_reduction_blocks(cfg), 4, 12, 8, cfg)  # ... and not at twice
+    # The default config's figure quoted in docs/numerics.md and docs/tt.md.
+    assert smx_module.max_reduction_blocks(CFG) == 2048
+
+
+@pytest.mark.parametrize("bits_a,bits_b", MODES)
+@pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True)])
+def test_fp32_one_chunk_equals_to_fp32(bits_a, bits_b, ta, tb):
+    rng = np.random.default_rng(bits_a * 7 + bits_b + 2 * ta + tb)
+    shape_a, shape_b = (9, 37), (37, 6)
+    a = random_tensor(rng, shape_a[::-1] if ta else shape_a, bits_a, -12, 12, 0.2)
+    b = random_tensor(rng, shape_b[::-1] if tb else shape_b, bits_b, -12, 12, 0.2)
+    got = smx_module.smx_matmul_fp32(a, b, transpose_a=ta, transpose_b=tb)
+    assert got.dtype == np.float32 and got.shape == (9, 6)
+    np.testing.assert_array_equal(got, smx_matmul(a, b, transpose_a=ta, transpose_b=tb).to_fp32())
+
+
+@pytest.mark.parametrize("bits_a,bits_b", MODES)
+def test_fp32_chunked_matches_reference(bits_a, bits_b):
+    # A 43-bit accumulator gives 64-block (K = 256) chunks in every mode:
+    # K = 650 is two full chunks and a short one. Exponents vary by chunk so
+    # that each chunk's own reference exponents matter.
+    cfg = PintaConfig(accumulator_bits=43)
+    assert smx_module.max_reduction_blocks(cfg) == 64
+    rng = np.random.default_rng(bits_a + 3 * bits_b)
+    a = random_tensor(rng, (6, 650), bits_a, -8, 8, 0.1)
+    b = random_tensor(rng, (650, 5), bits_b, -8, 8, 0.1)
+    eb = b.exponents.copy()
+    eb[70:140] += 20  # the second chunk dominates its own lines only
+    b = SMXTensor(b.codes.copy(), eb, b.shape, b.bits)
+    got = smx_module.smx_matmul_fp32(a, b, cfg=cfg)
+    np.testing.assert_array_equal(got, reference_matmul_fp32(a, b, cfg))
+    # Transposed operands read the same chunks.
+    np.testing.assert_array_equal(smx_module.smx_matmul_fp32(b, a, transpose_a=True, transpose_b=True, cfg=cfg), got.T)
+
+
+def test_fp32_long_reduction_default_config():
+    # K = 16,500 > 8,192 (two full chunks and a short one): smx_matmul refuses,
+    # smx_matmul_fp32 equals the chunked reference.
+    rng = np.random.default_rng(17)
+    k = 16500
+    a = smx_quantize(rng.standard_normal((k, 3)), 8).T  # a stored activation read transposed
+    b = smx_quantize(rng.standard_normal((k, 4)) * np.exp(rng.normal(0, 3, size=(k, 1))), 12)
+    with pytest.raises(ValueError, match=r"smx_matmul:.*overflow.*smx_matmul_fp32.*2048 blocks"):
+        smx_matmul(a, b)
+    got = smx_module.smx_matmul_fp32(a, b)
+    np.testing.assert_array_equal(got, reference_matmul_fp32(a, b))
+    exact = smx_module.smx_dequantize(a) @ smx_module.smx_dequantize(b)
+    assert np.allclose(got, exact, rtol=1e-4, atol=1e-4 * np.abs(exact).max())
+
+
+def test_fp32_overflow_and_bad_input_are_refused():
+    cfg = PintaConfig(accumulator_bits=43)
+    big = SMXTensor(np.full((4, 512), 127, np.int16), np.full((1, 128), 53, np.int16), (4, 512), 8)
+    one = SMXTensor(np.full((512, 4), 127, np.int16), np.full((128, 1), 53, np.int16), (512, 4), 8)
+    # Each 256-long chunk is 256 * 127**2 * 2**106 < 2**128 (about 2**127.98); two overflow float32.
+    with pytest.raises(ValueError, match="overflows float32 at chunk 1"):
+        smx_module.smx_matmul_fp32(big, one, cfg=cfg)
+    with pytest.raises(ValueError, match=r"smx_matmul_fp32: inner dimensions"):
+        smx_module.smx_matmul_fp32(big, big)
+    with pytest.raises(TypeError):
+        smx_module.smx_matmul_fp32(np.ones((4, 4)), big)

@@ -531,3 +531,33 @@ def test_prs_vs_sequential_error_ordering():
     assert fp["prs_mean"] < 0.85 * fp["seq_mean"]
     assert 0.8 < sm["seq_mean"] / sm["prs_mean"] < 1.25
     assert fp["prs_mean"] < sm["prs_mean"]
+
+
+@pytest.mark.parametrize("method", ["prs", "seq"])
+def test_smx_backward_with_a_batch_beyond_one_accumulator(method):
+    # Batch 20,000 at width 64 (4·4·4): dR reduces over b·N1 = 80,000 rows
+    # and dL over b·M2 = 320,000 (PRS); the sequential core gradients over
+    # up to b·16 rows. All far beyond smx_matmul's 8,260: they run as
+    # smx_matmul_fp32 (FP32 sums of 8,192-row chunks).
+    rng = np.random.default_rng(31)
+    tt = TTMatrix((4, 4, 4), (4, 4, 4), 2, rng=rng)
+    b = 20000
+    x = rng.standard_normal((b, tt.M))
+    dy = rng.standard_normal((b, tt.N)) / b
+    nm = SMXNumerics()
+    ctx = tt.forward(x, method=method, split=1 if method == "prs" else None, numerics=nm)
+    g = tt.backward(ctx, dy)
+    chunked = [a for a in g.actions if a.fp32_chunked]
+    assert {a.name for a in chunked} == ({"dR=Tp^T.dY", "dL=Xp^T.dT"} if method == "prs" else {f"dseq{k}.core" for k in (1, 2, 3)})
+    assert all(a.k > 4 * smx_mod.max_reduction_blocks() and a.reduction_chunks() == -(-a.k // 8192) for a in chunked)
+    assert g.actions == tt.gemm_actions(b, method=method, split=1 if method == "prs" else None, phases=("backward", "core_grad"))
+    if method == "prs":
+        # dR is exactly smx_matmul_fp32 of the stored operands (Tp read transposed).
+        dyq = smx_mod.smx_quantize(dy.reshape(b * 4, 16), 12)
+        want = smx_mod.smx_matmul_fp32(ctx._saved["tq"].data, dyq, transpose_a=True)
+        np.testing.assert_array_equal(g.dR.reshape(want.shape), want)
+    # Against float64 backward of the same layer: quantization error only.
+    ref = tt.backward(tt.forward(x, method=method, numerics="float64", split=1 if method == "prs" else None), dy)
+    for got, want in zip(g.dcores, ref.dcores):
+        assert got.dtype == np.float32
+        assert np.linalg.norm(got - want) / np.linalg.norm(want) < 0.05
