@@ -1,0 +1,267 @@
+"""Stream components for the binary32 primitives.
+
+* :class:`FP32AddSub`, :class:`FP32Multiplier`: the combinational datapath of
+  :mod:`.arith` followed by one output register (latency 1, one result per
+  cycle; ``i.ready`` follows ``o.ready`` so the register never drops data).
+* :class:`FP32Divider`, :class:`FP32Sqrt`: iterative restoring digit
+  recurrences, ``bits_per_cycle`` radix-2 steps per clock (radix
+  2**bits_per_cycle), one operation at a time. The remainder gives the sticky
+  bit, so the quotient / root rounds correctly through the shared
+  :func:`.arith.round_pack`. Subnormal operands are normalised first with a
+  leading-zero count.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .arith import CANONICAL_NAN, EXP_SHAPE, POS_INF, fp_add, fp_mul, normalize, round_pack, unpack
+
+__all__ = ["FP32AddSub", "FP32Multiplier", "FP32Divider", "FP32Sqrt", "div_steps", "sqrt_steps"]
+
+_BINARY = data.StructLayout({"a": unsigned(32), "b": unsigned(32)})
+_ADDSUB = data.StructLayout({"a": unsigned(32), "b": unsigned(32), "sub": unsigned(1)})
+_UNARY = data.StructLayout({"a": unsigned(32)})
+
+
+def _ceil_to(n: int, k: int) -> int:
+    return -(-n // k) * k
+
+
+def div_steps(bits_per_cycle: int) -> int:
+    """Radix-2 quotient digits the divider produces (>= 26: 24 + guard + one normalisation bit)."""
+    return _ceil_to(26, bits_per_cycle)
+
+
+def sqrt_steps(bits_per_cycle: int) -> int:
+    """Radix-2 root digits the square root produces (>= 26)."""
+    return _ceil_to(26, bits_per_cycle)
+
+
+class _OneStage(wiring.Component):
+    def _register(self, m, result):
+        advance = ~self.o.valid | self.o.ready
+        m.d.comb += self.i.ready.eq(advance)
+        with m.If(advance):
+            m.d.sync += [self.o.valid.eq(self.i.valid), self.o.payload.eq(result)]
+
+
+class FP32AddSub(_OneStage):
+    """a + b or a - b (``sub``), binary32 RNE. Latency 1, throughput 1/cycle.
+
+    Members
+    -------
+    i : In(stream.Signature({a, b, sub}))
+    o : Out(stream.Signature(unsigned(32)))
+    """
+
+    LATENCY = 1
+
+    def __init__(self):
+        super().__init__({"i": In(stream.Signature(_ADDSUB)), "o": Out(stream.Signature(unsigned(32)))})
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self.i.payload
+        self._register(m, fp_add(m, p.a, p.b, p.sub))
+        return m
+
+
+class FP32Multiplier(_OneStage):
+    """a * b, binary32 RNE. Latency 1, throughput 1/cycle.
+
+    Members
+    -------
+    i : In(stream.Signature({a, b}))
+    o : Out(stream.Signature(unsigned(32)))
+    """
+
+    LATENCY = 1
+
+    def __init__(self):
+        super().__init__({"i": In(stream.Signature(_BINARY)), "o": Out(stream.Signature(unsigned(32)))})
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self.i.payload
+        self._register(m, fp_mul(m, p.a, p.b))
+        return m
+
+
+class _Iterative(wiring.Component):
+    """Shared control of the digit-recurrence units: accept, iterate, emit.
+
+    Subclasses provide ``_setup(m, load)`` (registers loaded on accept:
+    returns the special-case result/flag, sign, exponent), ``_step(m)``
+    (``bits_per_cycle`` recurrence steps) and ``_final(m)`` (sig, exp).
+    """
+
+    def __init__(self, layout, bits_per_cycle: int, steps: int):
+        if bits_per_cycle < 1 or steps % bits_per_cycle:
+            raise ValueError("bits_per_cycle must be >= 1 and divide the step count")
+        self.bits_per_cycle = bits_per_cycle
+        self.steps = steps
+        #: Cycles from an accepted input to its output becoming valid.
+        # (load, steps / bits_per_cycle iterations, one rounding cycle)
+        self.LATENCY = steps // bits_per_cycle + 2
+        super().__init__({"i": In(stream.Signature(layout)), "o": Out(stream.Signature(unsigned(32)))})
+
+    def elaborate(self, platform):
+        m = Module()
+        busy = Signal()
+        count = Signal(range(self.steps // self.bits_per_cycle + 1))
+        special = Signal()
+        special_val = Signal(32)
+        sign = Signal()
+        exp = Signal(EXP_SHAPE)
+        m.d.comb += self.i.ready.eq(~busy & (~self.o.valid | self.o.ready))
+        with m.If(self.o.valid & self.o.ready):
+            m.d.sync += self.o.valid.eq(0)
+        load = Signal()
+        m.d.comb += load.eq(self.i.valid & self.i.ready)
+        sp, sp_val, sg, ex = self._setup(m, load)
+        with m.If(load):
+            m.d.sync += [busy.eq(1), count.eq(self.steps // self.bits_per_cycle),
+                         special.eq(sp), special_val.eq(sp_val), sign.eq(sg), exp.eq(ex)]
+        with m.If(busy & (count != 0)):
+            self._step(m)
+            m.d.sync += count.eq(count - 1)
+        sig, exp_adj = self._final(m, exp)
+        result = round_pack(m, sign, exp_adj, sig, "fin")
+        with m.If(busy & (count == 0)):
+            m.d.sync += [busy.eq(0), self.o.valid.eq(1),
+                         self.o.payload.eq(Mux(special, special_val, result))]
+        return m
+
+
+def _normalized_sig(m, u, name):
+    """(24-bit significand with its top bit set, biased exponent) of a nonzero operand."""
+    norm, lz = normalize(m, u.sig, name)
+    exp = Signal(EXP_SHAPE, name=f"{name}_ne")
+    m.d.comb += exp.eq(u.exp - lz)
+    return norm, exp
+
+
+class FP32Divider(_Iterative):
+    """a / b, binary32 RNE, restoring radix-2 recurrence, ``bits_per_cycle`` digits/clock.
+
+    Members
+    -------
+    i : In(stream.Signature({a, b}))
+    o : Out(stream.Signature(unsigned(32)))
+
+    Latency ``div_steps(k)/k + 2`` cycles; a new division starts when the
+    previous result has been taken.
+    """
+
+    def __init__(self, bits_per_cycle: int = 4):
+        super().__init__(_BINARY, bits_per_cycle, div_steps(bits_per_cycle))
+
+    def _setup(self, m, load):
+        p = self.i.payload
+        ua, ub = unpack(m, p.a, "da"), unpack(m, p.b, "db")
+        ma, ea = _normalized_sig(m, ua, "da")
+        mb, eb = _normalized_sig(m, ub, "db")
+        self.rem = Signal(26)
+        self.div = Signal(24)
+        self.q = Signal(self.steps)
+        with m.If(load):
+            m.d.sync += [self.rem.eq(ma), self.div.eq(mb), self.q.eq(0)]
+        sign = ua.sign ^ ub.sign
+        sp = Signal()
+        sp_val = Signal(32)
+        with m.If(ua.nan | ub.nan | (ua.zero & ub.zero) | (ua.inf & ub.inf)):
+            m.d.comb += [sp.eq(1), sp_val.eq(CANONICAL_NAN)]
+        with m.Elif(ua.inf | ub.zero):
+            m.d.comb += [sp.eq(1), sp_val.eq(Cat(Const(POS_INF, 31), sign))]
+        with m.Elif(ua.zero | ub.inf):
+            m.d.comb += [sp.eq(1), sp_val.eq(Cat(Const(0, 31), sign))]
+        ex = Signal(EXP_SHAPE)
+        m.d.comb += ex.eq(ea - eb + 127)
+        return sp, sp_val, sign, ex
+
+    def _step(self, m):
+        rem, q = self.rem, self.q
+        for j in range(self.bits_per_cycle):
+            ge = rem >= self.div
+            diff = Mux(ge, rem - self.div, rem)[:25]
+            rem = Cat(Const(0, 1), diff)
+            q = Cat(ge, q)[:self.steps]
+        m.d.sync += [self.rem.eq(rem), self.q.eq(q)]
+
+    def _final(self, m, exp):
+        # q = floor(ma * 2**(N-1) / mb), top bit at N-1 or N-2; remainder -> sticky.
+        sig = Cat(self.rem != 0, self.q)
+        top = sig[-1]
+        norm = Signal(len(sig))
+        m.d.comb += norm.eq(Mux(top, sig, sig << 1))
+        e = Signal(EXP_SHAPE)
+        m.d.comb += e.eq(Mux(top, exp, exp - 1))
+        return norm, e
+
+
+class FP32Sqrt(_Iterative):
+    """sqrt(a), binary32 RNE, restoring radix-2 root recurrence, ``bits_per_cycle`` digits/clock.
+
+    Members
+    -------
+    i : In(stream.Signature({a}))
+    o : Out(stream.Signature(unsigned(32)))
+
+    sqrt(-0) = -0, sqrt(+inf) = +inf, negative or NaN -> canonical NaN.
+    """
+
+    def __init__(self, bits_per_cycle: int = 4):
+        super().__init__(_UNARY, bits_per_cycle, sqrt_steps(bits_per_cycle))
+
+    def _setup(self, m, load):
+        n = self.steps
+        p = self.i.payload
+        ua = unpack(m, p.a, "sa")
+        ma, ea = _normalized_sig(m, ua, "sa")
+        # value = ma * 2**(ea - 150); make the power even with s = ea & 1,
+        # then radicand X = (ma << s) << (2n - 26) so the root has n bits.
+        odd = ea[0]
+        mm = Signal(25)
+        m.d.comb += mm.eq(Mux(odd, ma << 1, ma))
+        self.x = Signal(2 * n)
+        self.rem = Signal(n + 3)
+        self.root = Signal(n)
+        with m.If(load):
+            m.d.sync += [self.x.eq(mm << (2 * n - 26)), self.rem.eq(0), self.root.eq(0)]
+        # sqrt = root * 2**h, h = (ea - 150 - s - (2n - 26)) / 2; with
+        # sig = {root, sticky} (top bit n): biased exponent h - 1 + n + 127.
+        h2 = Signal(EXP_SHAPE)
+        m.d.comb += h2.eq(ea - 150 - odd - (2 * n - 26))
+        ex = Signal(EXP_SHAPE)
+        m.d.comb += ex.eq(h2.as_signed().shift_right(1) - 1 + n + 127)
+        sp = Signal()
+        sp_val = Signal(32)
+        with m.If(ua.nan | (ua.sign & ~ua.zero)):
+            m.d.comb += [sp.eq(1), sp_val.eq(CANONICAL_NAN)]
+        with m.Elif(ua.zero | ua.inf):
+            m.d.comb += [sp.eq(1), sp_val.eq(p.a)]
+        return sp, sp_val, Const(0, 1), ex
+
+    def _step(self, m):
+        n = self.steps
+        x, rem, root = self.x, self.rem, self.root
+        for j in range(self.bits_per_cycle):
+            r2 = Cat(x[2 * n - 2:2 * n], rem)[:n + 3]
+            t = Cat(Const(1, 2), root)[:n + 3]
+            ge = r2 >= t
+            rem = Mux(ge, r2 - t, r2)[:n + 3]
+            root = Cat(ge, root)[:n]
+            x = Cat(Const(0, 2), x)[:2 * n]
+        m.d.sync += [self.x.eq(x), self.rem.eq(rem), self.root.eq(root)]
+
+    def _final(self, m, exp):
+        sig = Cat(self.rem != 0, self.root)
+        top = sig[-1]
+        norm = Signal(len(sig))
+        m.d.comb += norm.eq(Mux(top, sig, sig << 1))
+        e = Signal(EXP_SHAPE)
+        m.d.comb += e.eq(Mux(top, exp, exp - 1))
+        return norm, e
