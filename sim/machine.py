@@ -1,0 +1,290 @@
+"""The PINTA machine model: buffers, DRAM, registers, and instruction execution.
+
+:class:`Machine` holds the architectural state: four on-chip buffers of
+64-bit words (sizes from ``cfg.buffers``), a byte-addressed DRAM, and the
+descriptor and view registers. :meth:`Machine.run` validates a program
+(:func:`pinta.sim.program.analyze`), then executes it in program order.
+Program order gives the same values as the timed concurrent execution,
+because the scoreboard never lets an instruction overtake a producer or a
+reader of its operands.
+
+Values come only from golden functions (:mod:`pinta.sim.golden_ops`); the
+machine adds nothing but data movement: unpacking operands from buffer
+words, reshaping/permuting through views, and packing results back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pinta.config import PintaConfig
+
+from . import layout
+from .golden_ops import golden_function
+from .isa import Buffer, Fmt, Instr
+from .program import Analysis, Descriptor, ProgramError, analyze
+
+__all__ = ["Machine", "SimResult", "simulate"]
+
+
+@dataclass
+class SimResult:
+    analysis: Analysis
+    machine: "Machine"
+
+    @property
+    def total_cycles(self) -> int:
+        return self.analysis.total_cycles
+
+
+class Machine:
+    """Architectural state of one accelerator.
+
+    The buffer words are the state. Every result is packed into them in the
+    layout of docs/isa.md. For speed, the machine also keeps the decoded value
+    of each region it wrote (a *shadow*), and a later read of exactly that
+    region returns it instead of unpacking the words again. Any write that
+    overlaps a region drops its shadow. With ``check_layout=True``, every
+    read decodes the words and checks that they equal the shadow. The tests
+    run that way.
+    """
+
+    def __init__(self, cfg: PintaConfig, *, check_layout: bool = False):
+        self.cfg = cfg
+        self.check_layout = check_layout
+        self._shadow: dict[Buffer, dict[tuple, object]] = {b: {} for b in Buffer}
+        self.buffers = {b: np.zeros(layout.buffer_words(getattr(cfg.buffers, b.name)), dtype=np.uint64) for b in Buffer}
+        # Byte-addressed DRAM, grown on demand (capacity doubles); unwritten bytes read as 0.
+        self._dram = np.zeros(0, dtype=np.uint8)
+        self.dram_size = 0
+        #: (dram byte address, descriptor) of every STORE, in program order.
+        self.stores: list[tuple[int, Descriptor]] = []
+
+    # -- host access to DRAM ------------------------------------------------
+    def _dram_reserve(self, end: int) -> None:
+        if end > self._dram.size:
+            grown = np.zeros(max(end, 2 * self._dram.size), dtype=np.uint8)
+            grown[: self._dram.size] = self._dram
+            self._dram = grown
+        self.dram_size = max(self.dram_size, end)
+
+    def dram_write(self, addr: int, data: bytes | np.ndarray) -> None:
+        """Host writes raw bytes (or a uint64 word image) at DRAM byte address ``addr``."""
+        raw = np.ascontiguousarray(data, dtype="<u8").view(np.uint8) if isinstance(data, np.ndarray) \
+            else np.frombuffer(bytes(data), dtype=np.uint8)
+        self._dram_reserve(addr + raw.size)
+        self._dram[addr:addr + raw.size] = raw
+
+    def dram_read(self, addr: int, nbytes: int) -> bytes:
+        """``nbytes`` bytes from DRAM byte address ``addr`` (zeros where never written)."""
+        return self.dram_words(addr, nbytes).tobytes()
+
+    def dram_words(self, addr: int, nbytes: int) -> np.ndarray:
+        """A copy of DRAM bytes as uint8 (viewable as little-endian words)."""
+        self._dram_reserve(addr + nbytes)
+        return self._dram[addr:addr + nbytes].copy()
+
+    def put_fp32(self, addr: int, x: np.ndarray) -> None:
+        """Host places a float32 matrix at DRAM ``addr`` in the fp32 layout."""
+        x = np.asarray(x)
+        if x.dtype != np.float32:
+            raise TypeError(f"put_fp32 needs float32 data, got {x.dtype}")
+        self.dram_write(addr, layout.pack_fp32(x))
+
+    def put_smx(self, addr: int, t) -> None:
+        """Host places an SMXTensor at DRAM ``addr`` in the smxB layout."""
+        self.dram_write(addr, layout.pack_smx(t, self.cfg))
+
+    # -- tensor access -------------------------------------------------------
+    def words(self, d: Descriptor) -> np.ndarray:
+        return self.buffers[d.buf][d.addr:d.end]
+
+    def _decode(self, w: np.ndarray, d: Descriptor):
+        if d.fmt == Fmt.fp32:
+            return layout.unpack_fp32(w, d.rows, d.cols)
+        if d.fmt == Fmt.acc:
+            return layout.unpack_acc(w, d.rows, d.cols, self.cfg)
+        return layout.unpack_smx(w, d.rows, d.cols, d.fmt.smx_bits, self.cfg)
+
+    @staticmethod
+    def _key(d: Descriptor) -> tuple:
+        return (d.addr, d.end, d.fmt, d.rows, d.cols)
+
+    def read(self, d: Descriptor):
+        """The value a descriptor holds: float32 array, SMXTensor or SMXAccumulator (read-only)."""
+        cached = self._shadow[d.buf].get(self._key(d))
+        if cached is not None and not self.check_layout:
+            return cached
+        value = self._decode(self.words(d), d)
+        if cached is not None and not _same_value(value, cached):
+            raise AssertionError(f"buffer words of {d.describe()} do not decode to the value written there")
+        return value
+
+    def _invalidate(self, buf: Buffer, lo: int, hi: int) -> None:
+        shadows = self._shadow[buf]
+        for key in [k for k in shadows if k[0] < hi and lo < k[1]]:
+            del shadows[key]
+
+    def write(self, d: Descriptor, value) -> None:
+        if d.fmt == Fmt.fp32:
+            arr = np.asarray(value)
+            if arr.dtype != np.float32 or arr.size != d.rows * d.cols:
+                raise AssertionError(f"fp32 result {arr.dtype} {arr.shape} does not fit {d.describe()}")
+            image = layout.pack_fp32(arr)
+        elif d.fmt == Fmt.acc:
+            image = layout.pack_acc(value, self.cfg)
+        else:
+            image = layout.pack_smx(value, self.cfg)
+        if image.size != d.words:
+            raise AssertionError(f"result image of {image.size} words does not fit {d.describe()}")
+        self.buffers[d.buf][d.addr:d.end] = image
+        self._invalidate(d.buf, d.addr, d.end)
+        if isinstance(value, np.ndarray):
+            value = value.reshape(d.rows, d.cols).copy()
+            value.flags.writeable = False
+        self._shadow[d.buf][self._key(d)] = value
+
+    def dram_tensor(self, addr: int, d: Descriptor):
+        """Decode the tensor image stored at DRAM ``addr`` with descriptor ``d``'s format."""
+        return self._decode(self.dram_words(addr, d.words * 8).view("<u8"), d)
+
+    # -- execution -------------------------------------------------------------
+    def run(self, program: list[Instr]) -> SimResult:
+        """Validate, then execute ``program``; returns the analysis (cycles, counts)."""
+        an = analyze(program, self.cfg)
+        for i, ins in enumerate(program):
+            try:
+                self._execute(ins, an.descriptors[i], an.views[i])
+            except ValueError as e:
+                # A data-dependent refusal by a golden function (e.g. an
+                # accumulator value that overflows FP32): name the instruction.
+                raise ProgramError(i, ins.mnemonic, f"at run time: {e}") from e
+        return SimResult(an, self)
+
+    def _exact_values(self, d: Descriptor) -> np.ndarray:
+        """Exact real values (float64) of an fp32 or acc operand."""
+        v = self.read(d)
+        if d.fmt == Fmt.acc:
+            return v.to_float()
+        return v.astype(np.float64)  # float32 -> float64 is exact
+
+    def _execute(self, ins: Instr, descs: dict[int, Descriptor], views) -> None:
+        name = ins.mnemonic
+        cfg = self.cfg
+        D = lambda f: descs[ins[f]]  # noqa: E731
+        if name in ("NOP", "TDESC", "VIEW", "BARRIER", "WAIT"):
+            return  # timing-only or register set-up, handled by the analysis
+        if name == "LOAD":
+            d = D("dst")
+            self.buffers[d.buf][d.addr:d.end] = self.dram_words(ins["dram"], d.words * 8).view("<u8")
+            self._invalidate(d.buf, d.addr, d.end)
+            return
+        if name == "STORE":
+            d = D("src")
+            self.dram_write(ins["dram"], self.words(d))
+            self.stores.append((ins["dram"], d))
+            return
+        fn = golden_function(name)
+        if name == "GEMM":
+            acc = fn(self.read(D("a")), self.read(D("b")), transpose_a=bool(ins["ta"]), transpose_b=bool(ins["tb"]), cfg=cfg)
+            self.write(D("dst"), acc)
+        elif name == "QUANT":
+            src, out = D("src"), D("dst")
+            bits = out.fmt.smx_bits
+            if ins["view"] == 0 and src.fmt == Fmt.acc and (src.rows, src.cols) == (out.rows, out.cols):
+                from pinta.golden.smx import smx_requantize
+                self.write(out, smx_requantize(self.read(src), bits, cfg))
+                return
+            vals = self._exact_values(src)
+            if ins["view"]:
+                v = views[ins["view"]]
+                vals = vals.reshape(v.dims).transpose(v.perm)
+            # The permutation/reshape is pure address generation: exact values move, none change.
+            self.write(out, fn(vals.reshape(out.rows, out.cols), bits, cfg))
+        elif name == "DIFFQ":
+            qb, qd = D("qbase"), D("qdiff")
+            b, d = fn(self._exact_values(D("base")), self._exact_values(D("diff")), qb.fmt.smx_bits, cfg)
+            self.write(qb, b)
+            self.write(qd, d)
+        elif name == "ACCF":
+            self.write(D("dst"), fn(self.read(D("a")).to_float()))
+        elif name == "DEQ":
+            exact = fn(self.read(D("a")))
+            from pinta.golden.fp32 import to_fp32
+            f32 = to_fp32(exact)
+            if not np.array_equal(f32.astype(np.float64), exact):
+                raise ValueError(f"DEQ: SMX values of {D('a').describe()} are not all exactly representable in FP32")
+            self.write(D("dst"), f32)
+        elif name in ("VADD", "VSUB", "VMUL", "VDIV"):
+            self.write(D("dst"), fn(self.read(D("a")), self.read(D("b"))))
+        elif name in ("VADDB", "VSUBB", "VMULB"):
+            a, b = self.read(D("a")), self.read(D("b"))
+            # Row r of a meets row r // g of b (g = a.rows / b.rows): a row repeat, no arithmetic.
+            self.write(D("dst"), fn(a, np.repeat(b, a.shape[0] // b.shape[0], axis=0)))
+        elif name == "VSCALE":
+            scale = np.array([ins["scale"]], dtype="<u4").view("<f4")
+            self.write(D("dst"), fn(self.read(D("a")), scale.reshape(1, 1)))
+        elif name == "VRED":
+            a, out = D("a"), D("dst")
+            v = views[ins["view"]] if ins["view"] else None
+            dims, perm = (v.dims, v.perm) if v else ((a.rows, a.cols, 1, 1), (0, 1, 2, 3))
+            p = self.read(a).reshape(dims).transpose(perm)
+            lo, hi = ins["axis"], ins["axis"] + ins["span"] + 1
+            merged = p.reshape(p.shape[:lo] + (-1,) + p.shape[hi:])
+            self.write(out, np.ascontiguousarray(fn(merged, axis=lo)).reshape(out.rows, out.cols))
+        elif name in ("VSQRT", "VNEG", "VTANH", "VSIN", "VCOS", "VDTANH"):
+            self.write(D("dst"), fn(self.read(D("a"))))
+        elif name == "VSUM":
+            out = D("dst")
+            self.write(out, fn(self.read(D("a")), axis=ins["axis"]).reshape(out.rows, out.cols))
+        elif name == "STEIN":
+            gd, gs = fn(self.read(D("up")), self.read(D("um")))
+            self.write(D("gdiff"), gd)
+            self.write(D("gsum"), gs)
+        elif name == "STEINE":
+            up, d = D("up"), D("d")
+            sigma = np.array([ins["sigma"]], dtype="<u4").view("<f4")[0]
+            delta = self.read(d).reshape(up.rows, up.cols, d.cols)
+            grad, lap, val = fn(self.read(up), self.read(D("um")), delta, sigma)
+            self.write(D("grad"), grad)
+            self.write(D("lap"), lap.reshape(-1, 1))
+            self.write(D("val"), val.reshape(-1, 1))
+        elif name == "ADAM":
+            from pinta.golden.adam import AdamState, linear_decay_lr
+            s = self.read(D("s")).reshape(-1)
+            lr = linear_decay_lr(s[0], ins["step"], ins["total"])
+            state = AdamState(m=self.read(D("m")), v=self.read(D("v")), step=ins["step"], beta1_pow=s[4], beta2_pow=s[5])
+            w, st = fn(self.read(D("w")), self.read(D("g")), state, lr, s[1], s[2], s[3])
+            self.write(D("w"), np.asarray(w, np.float32))
+            self.write(D("m"), st.m)
+            self.write(D("v"), st.v)
+            s = s.copy()
+            s[4], s[5] = st.beta1_pow, st.beta2_pow
+            self.write(D("s"), s.reshape(1, 8))
+        elif name == "RNG":
+            out = D("dst")
+            z = fn(ins["seed"], ins["stream"], ins["ctr"], out.rows * out.cols)
+            scale = np.array([ins["scale"]], dtype="<u4").view("<f4")[0]
+            # One FP32 multiply per sample (the vector unit's mul primitive).
+            self.write(out, (scale * z).astype(np.float32).reshape(out.rows, out.cols))
+        else:  # pragma: no cover - every opcode is handled above
+            raise AssertionError(f"no executor for {name}")
+
+
+def _same_value(a, b) -> bool:
+    """Bit-exact equality of two decoded values of the same format."""
+    if isinstance(a, np.ndarray):
+        return a.shape == b.shape and np.array_equal(a.view(np.uint32), np.asarray(b).view(np.uint32))
+    if hasattr(a, "acc"):
+        return a.shape == b.shape and np.array_equal(a.acc, b.acc) and np.array_equal(a.exponents, b.exponents)
+    return a == b
+
+
+def simulate(program: list[Instr], cfg: PintaConfig, dram: dict[int, np.ndarray] | None = None) -> SimResult:
+    """Run ``program`` on a fresh machine whose DRAM holds ``dram`` ({byte address: float32 matrix})."""
+    m = Machine(cfg)
+    for addr, x in (dram or {}).items():
+        m.put_fp32(addr, x)
+    return m.run(program)

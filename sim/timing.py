@@ -1,0 +1,196 @@
+"""Per-instruction timing of the PINTA cycle model.
+
+DESIGN FIGURES THE RTL MUST MATCH
+=================================
+Everything that decides a cycle count is in this module: the MAC-mode
+throughput ratios and the fixed pipeline depths in :data:`DESIGN`, and the
+formulas in :func:`instruction_timing`, which take every size from the
+:class:`~pinta.config.PintaConfig` (array size, vector lanes, DRAM bandwidth,
+block size). ``docs/simulator.md`` writes the same formulas down; the RTL
+controller and units must reproduce them exactly.
+
+Each instruction gets two numbers:
+
+* ``occupancy`` (the initiation interval): cycles its unit is busy; the unit
+  accepts its next instruction ``occupancy`` cycles after this one issued.
+* ``latency``: cycles from issue until its results are written and readable
+  (``latency >= occupancy``; the difference is the pipeline drain).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pinta.config import PintaConfig
+
+from .isa import Instr, MacMode, Unit
+from .layout import footprint_words
+
+__all__ = ["DesignFigures", "DESIGN", "Timing", "instruction_timing", "macs_per_multiplier_per_cycle"]
+
+
+@dataclass(frozen=True)
+class DesignFigures:
+    """Fixed microarchitecture figures (not sizes: those come from the config).
+
+    MAC throughput, relative to one INT8×INT8 multiplier doing one MAC per
+    cycle (a multiplier slice is reused: an INT12×INT8 product takes two
+    passes, and an INT8×INT8 multiplier splits into four INT4×INT4 ones):
+
+    * ``mac_rate_i8x8``  = 2 : INT8×INT8 is 2× INT12×INT8
+    * ``mac_rate_i12x8`` = 1
+    * ``mac_rate_i4x4``  = 8 : INT4×INT4 is 8× INT12×INT8 (4× INT8×INT8)
+
+    (stored as multiples of the INT12×INT8 rate, so all are integers.)
+    """
+
+    #: MACs per cycle per INT8 multiplier, in units of half a MAC (INT12×INT8 = 1).
+    mac_rate_i8x8: int = 2
+    mac_rate_i12x8: int = 1
+    mac_rate_i4x4: int = 8
+    #: Controller: one instruction issued per cycle; set-up instructions take this long.
+    ctrl_latency: int = 1
+    #: DMA: cycles from issue to the first beat (request + DRAM access).
+    dma_setup: int = 16
+    #: MAC array: cycles from issue to the readable result, beyond the beats.
+    #: Operand blocks are broadcast along PE rows and columns (no systolic
+    #: skew, hw/mac_array.py), so this is fixed: 1 operand-register load, then
+    #: the multiply -> [psum] -> align -> [aligned] -> accumulate -> [acc] stages
+    #: (3, hw/mac_array.py "Pipeline"); accumulator write-back is overlapped
+    #: with the next tile.
+    mac_pipeline_depth: int = 4
+    #: Quantizer: one SMXQuantizer instance, one 4×4 block per cycle
+    #: (hw/smx_quantizer.py), so a QUANT's occupancy is its block count.
+    qnt_blocks_per_cycle: int = 1
+    #: Quantizer pipeline: 1 source-read stage + the SMXQuantizer's 3 register
+    #: stages (max-abs by OR + magnitudes, leading-one/exponent, shift-round-saturate).
+    qnt_depth: int = 4
+    #: Vector unit pipeline depth (cycles) per operation class.
+    vec_depth_arith: int = 4     # add, sub, mul, neg; 1 - t*t; Stein pair sums
+    vec_depth_divsqrt: int = 12  # pipelined div / sqrt
+    vec_depth_sfu: int = 16      # tanh, sin, cos and derivatives
+    vec_depth_adam: int = 24     # m, v, sqrt, div, w update chained
+    vec_depth_rng: int = 8
+    #: Vector-unit passes over the data per element group (initiation interval
+    #: per ``vector_lanes`` elements) by operation class.
+    vec_passes_adam: int = 3     # reads w, m, v, g; writes w, m, v over three passes
+    vec_passes_stein: int = 2
+    vec_passes_stein_estimate: int = 2  # weight multiply, then the tree accumulation
+
+
+DESIGN = DesignFigures()
+
+
+def macs_per_multiplier_per_cycle_x2(mode: MacMode, d: DesignFigures = DESIGN) -> int:
+    """MACs per INT8 multiplier per cycle, times 2 (INT12×INT8 = 1)."""
+    mode = MacMode(mode)
+    if mode in (MacMode.i12x8, MacMode.i8x12):
+        return d.mac_rate_i12x8
+    return d.mac_rate_i8x8 if mode == MacMode.i8x8 else d.mac_rate_i4x4
+
+
+def macs_per_multiplier_per_cycle(mode: MacMode) -> float:
+    return macs_per_multiplier_per_cycle_x2(mode) / 2
+
+
+@dataclass(frozen=True)
+class Timing:
+    unit: Unit
+    occupancy: int
+    latency: int
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def gemm_shape(ins: Instr, descs) -> tuple[int, int, int]:
+    """(M, K, N) of op(a)·op(b) from the descriptors (logical sizes)."""
+    a, b = descs[ins["a"]], descs[ins["b"]]
+    m, k = (a.cols, a.rows) if ins["ta"] else (a.rows, a.cols)
+    k2, n = (b.cols, b.rows) if ins["tb"] else (b.rows, b.cols)
+    return m, k, n
+
+
+def gemm_tiles(m: int, k: int, n: int, cfg: PintaConfig) -> tuple[int, int, int, int]:
+    """(Mb, Kb, Nb, tiles): block counts and output-stationary tiles of the PE grid."""
+    bs = cfg.block_size
+    mb, kb, nb = _ceil_div(m, bs), _ceil_div(k, bs), _ceil_div(n, bs)
+    pr, pc = cfg.array_rows // bs, cfg.array_cols // bs
+    return mb, kb, nb, _ceil_div(mb, pr) * _ceil_div(nb, pc)
+
+
+def block_product_cycles(mode: MacMode, cfg: PintaConfig) -> int:
+    """Cycles one PE (block_size² INT8 multipliers) takes for one 4×4×4 block product."""
+    bs = cfg.block_size
+    macs_x2 = 2 * bs ** 3
+    per_cycle_x2 = bs * bs * macs_per_multiplier_per_cycle_x2(mode)
+    return max(1, _ceil_div(macs_x2, per_cycle_x2))
+
+
+def vector_passes(mnemonic: str) -> int:
+    if mnemonic == "ADAM":
+        return DESIGN.vec_passes_adam
+    if mnemonic == "STEIN":
+        return DESIGN.vec_passes_stein
+    if mnemonic == "STEINE":
+        return DESIGN.vec_passes_stein_estimate
+    return 1
+
+
+#: Pipeline class of each vector-unit instruction (depths in :class:`DesignFigures`).
+VECTOR_CLASS = {
+    "VADD": "arith", "VSUB": "arith", "VMUL": "arith", "VNEG": "arith", "VSUM": "arith",
+    "VDTANH": "arith", "STEIN": "arith",
+    "VADDB": "arith", "VSUBB": "arith", "VMULB": "arith", "VSCALE": "arith", "VRED": "arith",
+    "VDIV": "divsqrt", "VSQRT": "divsqrt",
+    "VTANH": "sfu", "VSIN": "sfu", "VCOS": "sfu",
+    "ADAM": "adam", "RNG": "rng", "STEINE": "arith",
+}
+
+
+def vector_depth(mnemonic: str) -> int:
+    """Pipeline depth (cycles) of a vector-unit instruction."""
+    return getattr(DESIGN, f"vec_depth_{VECTOR_CLASS[mnemonic]}")
+
+
+def instruction_timing(ins: Instr, descs, cfg: PintaConfig) -> Timing:
+    """Occupancy and latency of one instruction (descriptors as defined at that point)."""
+    d = DESIGN
+    name = ins.mnemonic
+    unit = ins.spec.unit
+    if unit == Unit.CTRL:
+        return Timing(unit, d.ctrl_latency, d.ctrl_latency)
+    if unit == Unit.DMA:
+        t = descs[ins["dst"] if name == "LOAD" else ins["src"]]
+        nbytes = footprint_words(t.fmt, t.rows, t.cols, cfg) * 8
+        beats = _ceil_div(nbytes, cfg.dram_bytes_per_cycle)
+        return Timing(unit, beats, d.dma_setup + beats)
+    if unit == Unit.MAC:
+        m, k, n = gemm_shape(ins, descs)
+        mb, kb, nb, tiles = gemm_tiles(m, k, n, cfg)
+        occ = tiles * kb * block_product_cycles(MacMode(ins["mode"]), cfg)
+        return Timing(unit, occ, occ + d.mac_pipeline_depth)
+    if unit == Unit.QNT:
+        # qnt_blocks_per_cycle blocks per cycle, counted in blocks produced
+        # (QUANT, DIFFQ: the SMX result; ACCF, DEQ: the source blocks read
+        # out), so a view that reshapes changes the cost.
+        src = descs[ins["dst"] if name == "QUANT" else ins["qbase"] if name == "DIFFQ" else ins["a"]]
+        bs = cfg.block_size
+        blocks = _ceil_div(src.rows, bs) * _ceil_div(src.cols, bs)
+        if name == "DIFFQ":
+            blocks *= 2
+        occ = _ceil_div(blocks, d.qnt_blocks_per_cycle)
+        return Timing(unit, occ, occ + d.qnt_depth)
+    # Vector unit: vector_lanes FP32 elements per pass.
+    ref = {"ADAM": "w", "STEIN": "up", "VSUM": "a", "VRED": "a", "STEINE": "d"}.get(name, "dst")
+    t = descs[ins[ref]]
+    n = t.rows * t.cols
+    if name == "STEINE":  # D gradient terms plus the Laplacian and value terms per (point, pair)
+        n = t.rows * (t.cols + 2)
+    occ = _ceil_div(n, cfg.vector_lanes) * vector_passes(name)
+    lat = occ + vector_depth(name)
+    if name in ("VSUM", "VRED", "STEINE"):
+        lat += max(1, (cfg.vector_lanes - 1).bit_length())  # the lane-reduction tree
+    return Timing(unit, occ, lat)
+
