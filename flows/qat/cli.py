@@ -1,0 +1,188 @@
+"""``pinta qat ...``: data generation, the QAT sweep and its report.
+
+  pinta qat data  --pde burgers|darcy [--n N] [--eps E] [--cache DIR]
+  pinta qat sweep --pde burgers|darcy [--tiny] [--out DIR] [--archs fno,unet] [--scenarios ...]
+                  [--res 256,128] [--widths 16,32] [--fp-epochs E] [--qat-epochs E] [--no-head-ablation]
+  pinta qat report --out DIR
+  pinta qat gemms --arch fno --res 256 --width 32 --scenario w8a8
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+
+def _ints(s: str, what: str) -> tuple[int, ...]:
+    from pinta.cli import UserError
+    try:
+        v = tuple(int(t) for t in s.split(",") if t.strip())
+    except ValueError:
+        raise UserError(f"--{what} wants comma-separated integers, got {s!r}") from None
+    if not v or any(x <= 0 for x in v):
+        raise UserError(f"--{what} wants positive integers, got {s!r}")
+    return v
+
+
+def _cmd_data(args) -> int:
+    from pinta.cli import UserError
+
+    from . import data
+    t0 = time.time()
+    if args.pde == "burgers":
+        if args.n_grid not in (256, 512, 1024):
+            raise UserError(f"--n-grid must be 256, 512 or 1024 (got {args.n_grid})")
+        p = data.generate_burgers(args.n, args.eps, args.seed, args.cache, n_grid=args.n_grid)
+    else:
+        p = data.generate_darcy(args.n, args.seed, args.cache)
+    print(f"{p} ({time.time() - t0:.1f} s)")
+    return 0
+
+
+def _config(args):
+    from pinta.cli import UserError
+
+    from .quant import SCENARIOS
+    from .sweep import SweepConfig
+    cfg = SweepConfig.preset(args.pde, tiny=args.tiny)
+    if args.archs:
+        names = [a for a in args.archs.split(",") if a]
+        bad = [a for a in names if a not in ("fno", "unet")]
+        if bad:
+            raise UserError(f"unknown architecture(s) {bad}; known: fno, unet")
+        if args.pde == "darcy" and "unet" in names:
+            raise UserError("the UNet is 1D only; Darcy runs with --archs fno")
+        default_w = {"fno": (16, 32), "unet": (8, 16)}
+        cfg = replace(cfg, archs={a: cfg.archs.get(a, default_w[a]) for a in names})
+    if args.widths:
+        w = _ints(args.widths, "widths")
+        cfg = replace(cfg, archs={a: w for a in cfg.archs})
+    if args.res:
+        r = _ints(args.res, "res")
+        full = 256 if args.pde == "burgers" else 64
+        bad = [x for x in r if full % x or x < 8]
+        if bad:
+            raise UserError(f"--res {bad}: must divide {full} and be >= 8")
+        cfg = replace(cfg, resolutions=r)
+    if args.scenarios:
+        s = tuple(x for x in args.scenarios.split(",") if x)
+        bad = [x for x in s if x not in SCENARIOS]
+        if bad:
+            raise UserError(f"unknown scenario(s) {bad}; known: {', '.join(SCENARIOS)}")
+        cfg = replace(cfg, scenarios=s)
+    for k in ("fp_epochs", "qat_epochs", "n_train", "n_test"):
+        v = getattr(args, k)
+        if v is not None:
+            if v < 1:
+                raise UserError(f"--{k.replace('_', '-')} must be >= 1")
+            cfg = replace(cfg, **{k: v})
+    if args.eps is not None:
+        if args.pde != "burgers" or args.eps <= 0:
+            raise UserError("--eps is a positive number, for --pde burgers only")
+        cfg = replace(cfg, eps=args.eps)
+    if args.no_head_ablation:
+        cfg = replace(cfg, head_ablation=())
+    if args.no_head16:
+        cfg = replace(cfg, head16=False)
+    return cfg
+
+
+def _cmd_sweep(args) -> int:
+    from .sweep import run_sweep
+    cfg = _config(args)
+    out = args.out or f"runs/qat/{args.pde}{'_tiny' if args.tiny else ''}"
+    t0 = time.time()
+    s = run_sweep(cfg, out, cache=args.cache, progress=not args.quiet)
+    wall = time.time() - t0
+    for k, f in s["fronts"].items():
+        print(f"{k}: Pareto front {f['n_front']} points, {f['n_quantized_on_front']} quantized: "
+              + ", ".join(f"{p['scenario']}@{p['res']}/w{p['width']} ({p['nrmse_ref']:.3g})" for p in f["front"]))
+    print(f"sweep time: this run {wall:.1f} s; all points {s['sweep_seconds_total']:.1f} s; results in {out}")
+    return 0
+
+
+def _cmd_report(args) -> int:
+    from pinta.cli import UserError
+
+    from .sweep import write_report
+    try:
+        s = write_report(args.out)
+    except FileNotFoundError as e:
+        raise UserError(str(e)) from None
+    print(f"{s['n_points']} points; report written to {args.out}")
+    if args.markdown:
+        from .sweep import markdown_table, read_records
+        recs = read_records(args.out)
+        print(f"\n{args.metric}:\n" + markdown_table(recs, args.metric))
+    return 0
+
+
+def _cmd_gemms(args) -> int:
+    from pinta.cli import UserError
+
+    from .models import build
+    from .quant import SCENARIOS
+    if args.scenario not in SCENARIOS:
+        raise UserError(f"unknown scenario {args.scenario!r}; known: {', '.join(SCENARIOS)}")
+    shape = (args.res,) if args.dim == 1 else (args.res, args.res)
+    try:
+        m = build(args.arch, shape, args.width, modes=args.modes)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    m.set_scenario(args.scenario)
+    gs = m.gemm_list(shape)
+    print(f"{'name':16s} {'M':>6s} {'K':>6s} {'N':>6s} {'count':>5s} {'w':>3s} {'a':>3s} kind")
+    for g in gs:
+        print(f"{g.name:16s} {g.M:6d} {g.K:6d} {g.N:6d} {g.count:5d} {g.w_bits:3d} {g.a_bits:3d} {g.kind}")
+    print(f"MACs {sum(g.macs for g in gs):,}  BOPs {sum(g.bops for g in gs):,}")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("qat", help="QAT study of neural PDE solvers (data, sweep, report)")
+    qs = p.add_subparsers(dest="qat_cmd", metavar="CMD", parser_class=type(p))
+
+    d = qs.add_parser("data", help="generate and cache a dataset")
+    d.add_argument("--pde", choices=("burgers", "darcy"), default="burgers")
+    d.add_argument("--n", type=int, default=640, help="number of samples (default 640 = 512 train + 128 test)")
+    d.add_argument("--eps", type=float, default=0.1, help="Burgers viscosity factor, nu = eps/pi")
+    d.add_argument("--n-grid", type=int, default=256, help="Burgers solver grid (256; 1024 = the spec's)")
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--cache", default=None, help="cache dir (default $PINTA_QAT_CACHE or runs/qat/cache)")
+    d.set_defaults(func=_cmd_data)
+
+    s = qs.add_parser("sweep", help="scenario x resolution x width sweep (resumable)")
+    s.add_argument("--pde", choices=("burgers", "darcy"), default="burgers")
+    s.add_argument("--tiny", action="store_true", help="a seconds-long configuration for CI")
+    s.add_argument("--eps", type=float, default=None, help="Burgers viscosity factor (default 0.1)")
+    s.add_argument("--out", default=None, help="results dir (default runs/qat/<pde>[_tiny])")
+    s.add_argument("--cache", default=None)
+    s.add_argument("--archs", default=None, help="comma list: fno,unet")
+    s.add_argument("--widths", default=None)
+    s.add_argument("--res", default=None)
+    s.add_argument("--scenarios", default=None)
+    s.add_argument("--fp-epochs", dest="fp_epochs", type=int, default=None)
+    s.add_argument("--qat-epochs", dest="qat_epochs", type=int, default=None)
+    s.add_argument("--n-train", dest="n_train", type=int, default=None)
+    s.add_argument("--n-test", dest="n_test", type=int, default=None)
+    s.add_argument("--no-head-ablation", action="store_true")
+    s.add_argument("--no-head16", action="store_true", help="turn the 16-bit head switch off everywhere")
+    s.add_argument("--quiet", action="store_true", help="no progress bars")
+    s.set_defaults(func=_cmd_sweep)
+
+    r = qs.add_parser("report", help="rewrite CSV/JSON/PNG from a results dir")
+    r.add_argument("--out", required=True)
+    r.add_argument("--markdown", action="store_true", help="also print a scenario table")
+    r.add_argument("--metric", default="nrmse_ref", choices=("nrmse", "nrmse_ref", "nrmse_ptq", "nrmse_int"))
+    r.set_defaults(func=_cmd_report)
+
+    g = qs.add_parser("gemms", help="list every GEMM of one inference (the PINTA cost interface)")
+    g.add_argument("--arch", default="fno")
+    g.add_argument("--dim", type=int, choices=(1, 2), default=1)
+    g.add_argument("--res", type=int, default=256)
+    g.add_argument("--width", type=int, default=32)
+    g.add_argument("--modes", type=int, default=16)
+    g.add_argument("--scenario", default="w8a8")
+    g.set_defaults(func=_cmd_gemms)
+
+    p.set_defaults(func=lambda args: p.print_help() or 0)

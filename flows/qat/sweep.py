@@ -1,0 +1,346 @@
+"""The QAT sweep: scenario x resolution x width, per (PDE, architecture).
+
+For each (pde, arch, res, width) one FP32 model is trained (checkpointed),
+then every quantized scenario starts from it: PTQ (range calibration), then
+QAT fine-tuning. Each finished point appends one JSON line to
+``<out>/results.jsonl``; a rerun skips the points already there (resumable).
+``write_report`` turns the records into results.csv, summary.json and PNG
+plots (nRMSE vs BOPs with the Pareto front, quantized points marked).
+
+nRMSE is reported twice: ``nrmse`` at the model's own resolution against the
+restricted truth, and ``nrmse_ref`` after interpolating the prediction to the
+finest resolution of the sweep and comparing with the truth there (this one
+charges a coarse model for the detail it cannot represent; the Pareto fronts
+use it).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+from tqdm import tqdm
+
+from . import cost, data, train
+from .layers import Ctx
+from .models import build
+from .quant import SCENARIOS, policy
+
+
+@dataclass
+class SweepConfig:
+    """One study. Defaults are sized for about 30 min on 2 cores (see docs/qat-study.md)."""
+
+    pde: str = "burgers"
+    eps: float = 0.1                       # Burgers only
+    n_train: int = 512
+    n_test: int = 128
+    resolutions: tuple = (256, 128, 64)
+    archs: dict = field(default_factory=lambda: {"fno": (16, 32), "unet": (8, 16)})
+    modes: int = 16
+    scenarios: tuple = tuple(SCENARIOS)
+    fp_epochs: int = 30
+    fp_lr: float = 3e-3
+    fp_lr_final: float = 3e-4
+    qat_epochs: int = 10
+    qat_lr_factor: float = 0.2             # QAT lr = factor x final FP lr (spec: 0.1-0.3)
+    batch: int = 32
+    head16: bool = True
+    head_ablation: tuple = ("w8a8", "w4a8", "w4a4")   # re-run without the head switch, largest point
+    n_int: int = 16                        # test samples also run through the integer model
+    seed: int = 0
+
+    @staticmethod
+    def preset(pde: str, tiny: bool = False) -> "SweepConfig":
+        if pde == "burgers":
+            c = SweepConfig()
+        elif pde == "darcy":
+            c = SweepConfig(pde="darcy", n_train=192, n_test=64, resolutions=(32, 16),
+                            archs={"fno": (16,)}, modes=8, head_ablation=())
+        else:
+            raise ValueError(f"unknown PDE {pde!r} (burgers, darcy)")
+        if tiny:
+            c = replace(c, n_train=32, n_test=8, resolutions=c.resolutions[-1:], fp_epochs=2, qat_epochs=1,
+                        archs={k: (4,) for k in c.archs}, modes=4, head_ablation=c.head_ablation[-1:],
+                        n_int=4, batch=16)
+        return c
+
+
+def load_data(cfg: SweepConfig, res: int, cache=None, progress=True):
+    """(x_train, y_train, x_test, y_test) at resolution ``res``."""
+    n = cfg.n_train + cfg.n_test
+    if cfg.pde == "burgers":
+        x, y = data.load_burgers(n, cfg.eps, res, seed=cfg.seed, cache=cache, progress=progress)
+    else:
+        x, y = data.load_darcy(n, res, seed=cfg.seed, cache=cache, progress=progress)
+    return x[:cfg.n_train], y[:cfg.n_train], x[cfg.n_train:], y[cfg.n_train:]
+
+
+def upsample(p: np.ndarray, res: int, pde: str) -> np.ndarray:
+    """Interpolate predictions (S, r[, r]) to (S, res[, res]).
+
+    Burgers: periodic linear interpolation between the point values.
+    Darcy: bilinear on cell centres (grid_mode), edge values held.
+    """
+    r = p.shape[-1]
+    if r == res:
+        return p
+    if pde == "burgers":
+        xc = np.arange(r + 1) / r
+        xf = np.arange(res) / res
+        pp = np.concatenate([p, p[:, :1]], 1)
+        return np.stack([np.interp(xf, xc, row) for row in pp])
+    return ndimage.zoom(p, (1, res / r, res / r), order=1, grid_mode=True, mode="nearest")
+
+
+def point_key(pde, arch, res, width, scenario, head16) -> str:
+    return f"{pde}/{arch}/r{res}/w{width}/{scenario}/h{int(head16)}"
+
+
+def read_records(out: Path) -> list[dict]:
+    f = Path(out) / "results.jsonl"
+    if not f.exists():
+        return []
+    recs = []
+    for line in f.read_text().splitlines():
+        if line.strip():
+            try:
+                recs.append(json.loads(line))
+            except json.JSONDecodeError:   # a line cut by a kill: that point is simply redone
+                pass
+    return recs
+
+
+def _append(out: Path, rec: dict) -> None:
+    with open(Path(out) / "results.jsonl", "a") as f:
+        f.write(json.dumps(rec) + "\n")
+        f.flush()
+
+
+def _save_ckpt(path: Path, model) -> None:
+    st = model.state()
+    flat = {f"p:{k}": v for k, v in st["params"].items()}
+    flat["y_scale"] = np.array(model.y_scale)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, **flat)
+    tmp.replace(path)
+
+
+def _load_ckpt(path: Path, model) -> None:
+    d = np.load(path)
+    model.load({"params": {k[2:]: d[k] for k in d.files if k.startswith("p:")}, "quant": {}})
+    model.y_scale = float(d["y_scale"])
+
+
+def _int_check(model, x, y) -> dict:
+    """Run the integer model on (x, y) and compare with the fake-quant model, both in float64.
+
+    Returns nrmse_int, nrmse_fake_subset (same samples), the largest output
+    difference in target units, and the output LSB (None for a float output).
+    """
+    x64 = x.astype(np.float64)
+    pf = model.predict(x64, engine="fake")
+    pi = model.predict(x64, engine="int")
+    lsb = model.oq.qparams()[0] * model.y_scale if model.oq.bits is not None else None
+    return {"nrmse_int": train.nrmse(pi, y), "nrmse_fake_subset": train.nrmse(pf, y),
+            "int_vs_fake_max_abs": float(np.abs(pi - pf).max()), "out_lsb": lsb}
+
+
+def run_sweep(cfg: SweepConfig, out: str | Path, cache=None, progress=True, log=print) -> dict:
+    """Run (or resume) the sweep; returns the summary written by :func:`write_report`."""
+    out = Path(out)
+    (out / "ckpt").mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1, default=list))
+    done = {r["key"] for r in read_records(out)}
+    ref_res = max(cfg.resolutions)
+    _, _, _, y_ref = load_data(cfg, ref_res, cache, progress)
+    plan = []
+    for arch, widths in cfg.archs.items():
+        for res in cfg.resolutions:
+            for w in widths:
+                for scn in cfg.scenarios:
+                    plan.append((arch, res, w, scn, cfg.head16))
+        big = (arch, max(cfg.resolutions), max(widths))
+        for scn in cfg.head_ablation:
+            if cfg.head16 and SCENARIOS[scn][0] != "float" and scn in cfg.scenarios:
+                plan.append((*big, scn, False))
+    todo = [p for p in plan if point_key(cfg.pde, *p) not in done]
+    log(f"qat sweep {cfg.pde}: {len(plan)} points, {len(plan) - len(todo)} already done -> {out}")
+    t_run = time.time()
+    bar = tqdm(todo, desc=f"sweep {cfg.pde}", disable=not progress, unit="pt")
+    cur = None
+    for arch, res, w, scn, h16 in bar:
+        bar.set_postfix_str(f"{arch} r{res} w{w} {scn}{'' if h16 else ' nohead'}")
+        t0 = time.time()
+        if cur != (arch, res, w):
+            xtr, ytr, xte, yte = load_data(cfg, res, cache, progress=False)
+            shape = xtr.shape[1:]
+            fp = build(arch, shape, w, modes=cfg.modes, seed=cfg.seed)
+            ck = out / "ckpt" / f"{cfg.pde}_{arch}_r{res}_w{w}.npz"
+            fp_seconds = 0.0
+            if ck.exists():
+                _load_ckpt(ck, fp)
+            else:
+                t1 = time.time()
+                train.train_fp(fp, xtr, ytr, cfg.fp_epochs, cfg.fp_lr, cfg.fp_lr_final, cfg.batch,
+                               cfg.seed, progress)
+                fp_seconds = time.time() - t1
+                _save_ckpt(ck, fp)
+            fp_state = fp.state()
+            cur = (arch, res, w)
+        model = build(arch, shape, w, modes=cfg.modes, seed=cfg.seed)
+        model.load(fp_state)
+        model.y_scale = fp.y_scale
+        model.set_scenario(scn, head16=h16)
+        rec_extra = {}
+        if scn != "fp32":
+            train.calibrate(model, xtr, batch=cfg.batch)
+            rec_extra["nrmse_ptq"] = train.evaluate(model, xte, yte)[0]
+            train.qat(model, xtr, ytr, cfg.qat_epochs, cfg.qat_lr_factor * cfg.fp_lr_final, cfg.batch,
+                      cfg.seed + 1, progress)
+        nr, pred = train.evaluate(model, xte, yte)
+        nr_ref = train.nrmse(upsample(pred, ref_res, cfg.pde), y_ref)
+        ni = min(cfg.n_int, len(xte))
+        ichk = _int_check(model, xte[:ni], yte[:ni])
+        gemms = model.gemm_list(shape)
+        pc = cost.pinta_cost(gemms)
+        q = policy(scn, "hidden", h16)
+        rec = {
+            "key": point_key(cfg.pde, arch, res, w, scn, h16), "pde": cfg.pde, "arch": arch, "res": res,
+            "width": w, "modes": getattr(model, "modes", None), "scenario": scn, "head16": h16,
+            "kind": q.kind, "w_bits": q.cost_bits[0], "a_bits": q.cost_bits[1],
+            "quantized": scn != "fp32", "nrmse": nr, "nrmse_ref": nr_ref,
+            "nrmse_ptq": rec_extra.get("nrmse_ptq"), **ichk, "macs": cost.macs(gemms), "bops": cost.bops(gemms),
+            "n_gemms": len(gemms), "n_params": int(sum(p.value.size for p in model.params().values())),
+            "pinta_cycles": None if pc is None else pc["cycles"],        # HOOK: simulator
+            "pinta_energy_j": None if pc is None else pc["energy_j"],    # HOOK: simulator
+            "fp_train_seconds": fp_seconds if scn == cfg.scenarios[0] else 0.0,
+            "seconds": time.time() - t0,
+        }
+        _append(out, rec)
+    run_seconds = time.time() - t_run
+    summary = write_report(out, cfg)
+    summary["this_run_seconds"] = run_seconds
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+# ------------------------------------------------------------------------------------------ report
+def pareto(points: list[tuple[float, float]]) -> list[int]:
+    """Indices of the non-dominated points (minimise both cost and error), by increasing cost."""
+    order = sorted(range(len(points)), key=lambda i: (points[i][0], points[i][1]))
+    front, best = [], np.inf
+    for i in order:
+        if points[i][1] < best:
+            front.append(i)
+            best = points[i][1]
+    return front
+
+
+CSV_COLS = ["pde", "arch", "res", "width", "modes", "scenario", "head16", "kind", "w_bits", "a_bits",
+            "nrmse", "nrmse_ref", "nrmse_ptq", "nrmse_int", "nrmse_fake_subset", "int_vs_fake_max_abs", "out_lsb",
+            "macs", "bops",
+            "n_params", "pinta_cycles", "pinta_energy_j", "seconds", "fp_train_seconds"]
+
+
+def write_report(out: str | Path, cfg: SweepConfig | None = None) -> dict:
+    """results.csv, summary.json and PNG plots from results.jsonl; returns the summary."""
+    out = Path(out)
+    recs = read_records(out)
+    if not recs:
+        raise FileNotFoundError(f"no results in {out / 'results.jsonl'}")
+    with open(out / "results.csv", "w") as f:
+        f.write(",".join(CSV_COLS) + "\n")
+        for r in recs:
+            f.write(",".join("" if r.get(c) is None else str(r.get(c)) for c in CSV_COLS) + "\n")
+    summary = {"sweep_seconds_total": sum(r["seconds"] for r in recs), "n_points": len(recs), "fronts": {}}
+    groups: dict = {}
+    for r in recs:
+        if r["head16"] or not any(x["head16"] for x in recs):
+            groups.setdefault((r["pde"], r["arch"]), []).append(r)
+    for (pde, arch), rs in groups.items():
+        pts = [(r["bops"], r["nrmse_ref"]) for r in rs]
+        fr = pareto(pts)
+        front = [{k: rs[i][k] for k in ("res", "width", "scenario", "bops", "nrmse_ref")} for i in fr]
+        nq = sum(rs[i]["quantized"] for i in fr)
+        summary["fronts"][f"{pde}/{arch}"] = {
+            "front": front, "n_front": len(fr), "n_quantized_on_front": nq,
+            "fp32_only_front_point": [f for f in front if f["scenario"] == "fp32"],
+            "claim_front_mostly_quantized": nq >= len(fr) / 2,
+        }
+        _plot(out / f"pareto_{pde}_{arch}_bops.png", rs, fr, pde, arch, "bops", "BOPs per inference")
+        # HOOK: nRMSE vs PINTA cycles / energy, once cost.pinta_cost returns numbers.
+        if all(r.get("pinta_cycles") is not None for r in rs):
+            _plot(out / f"pareto_{pde}_{arch}_cycles.png", rs,
+                  pareto([(r["pinta_cycles"], r["nrmse_ref"]) for r in rs]), pde, arch, "pinta_cycles",
+                  "PINTA cycles per inference")
+    abl = [r for r in recs if not r["head16"]]
+    if abl:
+        summary["head_ablation"] = []
+        for r in abl:
+            base = [x for x in recs if x["head16"] and x["key"].rsplit("/", 1)[0] == r["key"].rsplit("/", 1)[0]]
+            summary["head_ablation"].append({"point": r["key"].rsplit("/", 1)[0], "nrmse_head8": r["nrmse"],
+                                             "nrmse_head16": base[0]["nrmse"] if base else None})
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def markdown_table(recs: list[dict], key: str = "nrmse_ref") -> str:
+    """A markdown table: one row per (pde, arch, res, width), one column per scenario (head16 points)."""
+    scns = [s for s in SCENARIOS if any(r["scenario"] == s for r in recs)]
+    rows: dict = {}
+    for r in recs:
+        if r["head16"]:
+            rows.setdefault((r["pde"], r["arch"], r["res"], r["width"]), {})[r["scenario"]] = r[key]
+    lines = ["| pde | arch | N | width | " + " | ".join(scns) + " |", "|" + "---|" * (4 + len(scns))]
+    for (pde, arch, res, w), v in sorted(rows.items(), key=lambda kv: (kv[0][0], kv[0][1], -kv[0][2], kv[0][3])):
+        cells = [f"{v[s]:.4f}" if s in v and v[s] is not None else "" for s in scns]
+        lines.append(f"| {pde} | {arch} | {res} | {w} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _plot(path, rs, front, pde, arch, xkey, xlabel):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scns = list(SCENARIOS)
+    tab = plt.get_cmap("tab10")
+    palette = [tab(i) for i in (0, 1, 2, 3, 4, 5, 6, 8, 9)]   # no gray: gray marks resolutions
+
+    def cmap(i):
+        return palette[i % len(palette)]
+
+    markers = {r: m for r, m in zip(sorted({r["res"] for r in rs}, reverse=True), "osD^v<>")}
+    fig, ax = plt.subplots(figsize=(7, 4.8))
+    for r in rs:
+        ax.scatter(r[xkey], r["nrmse_ref"], color=cmap(scns.index(r["scenario"])),
+                   marker=markers[r["res"]], s=18 + 10 * (r["width"] >= 16), alpha=0.8)
+    fx = [rs[i][xkey] for i in front]
+    fy = [rs[i]["nrmse_ref"] for i in front]
+    ax.step(fx, fy, where="post", color="k", lw=1, label="Pareto front")
+    for i in front:
+        q = rs[i]["quantized"]
+        ax.scatter(rs[i][xkey], rs[i]["nrmse_ref"], s=110, facecolors="none",
+                   edgecolors="crimson" if q else "k", linewidths=1.5)
+    for s in scns:
+        if any(r["scenario"] == s for r in rs):
+            ax.scatter([], [], color=cmap(scns.index(s)), label=s)
+    for res, m in markers.items():
+        ax.scatter([], [], color="gray", marker=m, label=f"N={res}")
+    ax.scatter([], [], s=110, facecolors="none", edgecolors="crimson", label="front: quantized")
+    ax.scatter([], [], s=110, facecolors="none", edgecolors="k", label="front: fp32")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("nRMSE (at the finest resolution)")
+    ax.set_title(f"{pde} / {arch}: accuracy vs cost")
+    ax.legend(fontsize=7, ncol=2)
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,67 @@
+"""Training reduces the error; the tiny end-to-end sweep (CI); Pareto; CLI errors."""
+
+import json
+
+import numpy as np
+import pytest
+
+from pinta.cli import main
+from pinta.flows.qat import data, sweep, train
+from pinta.flows.qat.models import build
+
+
+def test_fno_learns_burgers_quickly(tmp_path):
+    x, y = data.load_burgers(80, 0.1, 64, seed=1, cache=tmp_path, progress=False)
+    m = build("fno", (64,), 8, modes=8)
+    m.y_scale = float(np.sqrt(np.mean(y ** 2)))
+    before = train.evaluate(m, x[64:], y[64:])[0]
+    train.train_fp(m, x[:64], y[:64], epochs=12, batch=16, progress=False)
+    after = train.evaluate(m, x[64:], y[64:])[0]
+    assert after < 0.5 * before
+
+
+def test_pareto_front():
+    pts = [(1, 5.0), (2, 3.0), (2, 4.0), (3, 3.5), (4, 1.0), (5, 1.0)]
+    assert sweep.pareto(pts) == [0, 1, 4]
+
+
+def test_tiny_sweep_end_to_end(tmp_path):
+    out = tmp_path / "run"
+    args = ["qat", "sweep", "--tiny", "--out", str(out), "--cache", str(tmp_path / "c"), "--quiet"]
+    assert main(args) == 0
+    recs = [json.loads(l) for l in (out / "results.jsonl").read_text().splitlines()]
+    cfg = sweep.SweepConfig.preset("burgers", tiny=True)
+    n_expected = sum(len(w) for w in cfg.archs.values()) * len(cfg.resolutions) * len(cfg.scenarios) \
+        + len(cfg.archs) * len(cfg.head_ablation)
+    assert len(recs) == n_expected
+    for r in recs:
+        assert np.isfinite(r["nrmse"]) and r["bops"] > 0
+        if r["out_lsb"] is not None:                 # integer model within one output LSB
+            assert r["int_vs_fake_max_abs"] <= r["out_lsb"]
+        assert r["pinta_cycles"] is None             # the simulator hook is not faked
+    by = {(r["arch"], r["scenario"], r["head16"]): r for r in recs}
+    assert by[("fno", "fp32", True)]["bops"] > by[("fno", "w8a8", True)]["bops"] > by[("fno", "w4a4", True)]["bops"]
+    for f in ("results.csv", "summary.json", "pareto_burgers_fno_bops.png", "pareto_burgers_unet_bops.png"):
+        assert (out / f).stat().st_size > 0
+    summ = json.loads((out / "summary.json").read_text())
+    assert set(summ["fronts"]) == {"burgers/fno", "burgers/unet"}
+    # resumable: a rerun finds every point done and appends nothing
+    assert main(args) == 0
+    assert len((out / "results.jsonl").read_text().splitlines()) == n_expected
+
+
+def test_cli_user_errors(capsys):
+    assert main(["qat", "sweep", "--tiny", "--scenarios", "w2a2"]) == 2
+    assert "unknown scenario" in capsys.readouterr().err
+    assert main(["qat", "sweep", "--pde", "darcy", "--archs", "unet"]) == 2
+    assert main(["qat", "report", "--out", "/nonexistent/qat"]) == 2
+
+
+def test_cli_data_and_gemms(tmp_path, capsys):
+    assert main(["qat", "data", "--n", "3", "--cache", str(tmp_path)]) == 0
+    assert ".npz" in capsys.readouterr().out
+    assert main(["qat", "gemms", "--arch", "fno", "--res", "64", "--width", "8", "--modes", "6"]) == 0
+    out = capsys.readouterr().out
+    assert "spec0.dft_y" in out and "BOPs" in out
+    assert main(["qat", "gemms", "--arch", "unet", "--dim", "2", "--res", "16"]) == 2
+    assert main(["qat", "sweep", "--pde", "darcy", "--eps", "0.01", "--tiny"]) == 2
