@@ -11,7 +11,9 @@ import importlib
 
 # Modules that contribute benchmarks; each has register_bench(sub).
 BENCH_MODULES: list[str] = [
+    "pinta.golden.accuracy_bench",
     "pinta.golden.numerics_bench",
+    "pinta.sim.bench",
 ]
 
 

@@ -19,6 +19,11 @@ from .config import ConfigError
 SUBCOMMANDS: list[tuple[str, str]] = [
     ("pinta.config_cli", "register"),
     ("pinta.bench_cli", "register"),
+    ("pinta.golden.train_cli", "register"),
+    ("pinta.hw.cli", "register"),
+    ("pinta.sim.cli", "register"),
+    ("pinta.flows.qat.cli", "register"),
+    ("pinta.reports.cli", "register"),
 ]
 
 
