@@ -87,15 +87,25 @@ class AccuracyAnchor:
     source: str
 
 
+#: Packaged copy of shared/baselines (reports/shared_copy/README.md), the last resort.
+PACKAGED_SHARED = Path(__file__).resolve().parent / "shared_copy"
+
+
 def find_shared(override: str | Path | None = None) -> Path:
-    """The ``shared`` folder: ``override``, else ``$PINTA_SHARED``, else ``<repo root>/../shared``."""
+    """The ``shared`` folder holding ``baselines/``.
+
+    ``override``, else ``$PINTA_SHARED``, else ``<repo root>/../shared``, else
+    the packaged copy. An explicit choice (argument or variable) that has no
+    ``baselines/`` is an error rather than a silent fallback.
+    """
     if override is not None:
         cand, how = Path(override), "the given path"
     elif os.environ.get("PINTA_SHARED"):
         cand, how = Path(os.environ["PINTA_SHARED"]), "PINTA_SHARED"
     else:
         # reports/ sits in the repository root; 'shared' is the root's sibling.
-        cand, how = Path(__file__).resolve().parent.parent.parent / "shared", "the folder next to the repository root"
+        cand = Path(__file__).resolve().parent.parent.parent / "shared"
+        return cand if (cand / "baselines").is_dir() else PACKAGED_SHARED
     if not (cand / "baselines").is_dir():
         raise BaselineError(f"no baselines folder at {cand / 'baselines'} ({how}); set PINTA_SHARED to the "
                             "'shared' folder that holds baselines/")

@@ -70,7 +70,7 @@ def register(sub) -> None:
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--out", default=None, help="output folder (default RUN_DIR/report)")
     p.add_argument("--shared", default=None, help="the 'shared' folder holding baselines/ (default: $PINTA_SHARED, "
-                                                  "else the folder next to the repository root)")
+                                                  "else the folder next to the repository root, else the packaged copy)")
     p.add_argument("--energy-table", default=None, help="energy table name or .toml path (default: the config's)")
     p.add_argument("--node", type=float, default=None, help="evaluate energy at this node, nm (default: the table's)")
     p.add_argument("--voltage", type=float, default=None, help="evaluate energy at this supply, V (default: the table's)")

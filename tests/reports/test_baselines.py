@@ -50,6 +50,18 @@ def test_override_by_env_and_clear_error_when_missing(shared, tmp_path, monkeypa
         B.find_shared()
 
 
+def test_packaged_copy_is_identical_to_the_shared_folder(monkeypatch):
+    monkeypatch.delenv("PINTA_SHARED", raising=False)
+    packaged = sorted((B.PACKAGED_SHARED / "baselines").glob("*.json"))
+    assert [p.name for p in packaged] == ["gpu-h100-pinn-fp32-accuracy.json", "gpu-h100-pinn-fp32-jax.json",
+                                          "gpu-h100-pinn-fp32.json"]
+    found = B.find_shared()
+    if found == B.PACKAGED_SHARED:
+        pytest.skip("no shared folder next to the repository to compare the packaged copy with")
+    for p in packaged:
+        assert p.read_bytes() == (found / "baselines" / p.name).read_bytes(), p.name
+
+
 def test_cpu_result_files_load_with_their_framework(tmp_path):
     p = tmp_path / "cpu.json"
     p.write_text(json.dumps({"meta": {"framework": "numpy-cpu", "device": "test cpu"}, "results": [
