@@ -76,27 +76,44 @@ def _accuracy(args) -> int:
 
 
 def _train_speed(args) -> int:
+    import os
+
     from .train_cli import DEFAULT_TT_RANK
     from .training import TrainConfig, Trainer
 
     rank = args.tt_rank or DEFAULT_TT_RANK["poisson2d"]
-    cfg = TrainConfig(pde="poisson2d", mode="quantized", tt_rank=None if args.dense else rank, iters=1000, seed=0)
+    cfg = TrainConfig(pde="poisson2d", mode="quantized", tt_rank=None if args.dense else rank, iters=1000, seed=0,
+                      pairs=args.pairs)
     tr = Trainer(cfg)
-    t0 = time.perf_counter()
-    tr.step()  # warm-up: imports, first allocations
-    warm = time.perf_counter() - t0
-    times = []
-    for _ in range(args.iters):
+    warm = []
+    for _ in range(args.warmup):  # first calls pay for imports and first allocations
         t0 = time.perf_counter()
         tr.step()
+        warm.append(time.perf_counter() - t0)
+    times, cpu = [], []
+    for _ in range(args.iters):
+        t0, c0 = time.perf_counter(), time.process_time()
+        tr.step()
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     sec = sum(times) / len(times)
+    p = tr.pde
     doc = {"pde": "poisson2d", "mode": "quantized", "net": "dense" if args.dense else f"tt rank {rank}",
-           "sec_per_iter": sec, "min_sec_per_iter": min(times), "warmup_sec": warm,
-           "extrapolated_1000_iter_min": sec * 1000 / 60, "timed_iters": len(times)}
-    print(f"quantized poisson2d ({doc['net']}): {sec:.2f} s/iteration (min {min(times):.2f}, {len(times)} timed), "
-          f"1,000 iterations ~ {doc['extrapolated_1000_iter_min']:.1f} min")
+           "B_interior": p.n_interior, "B_boundary": p.n_boundary, "K": p.pairs,
+           "rows_per_layer": p.n_interior * (2 * p.pairs + 1) + p.n_boundary,
+           "sec_per_iter": sec, "min_sec_per_iter": min(times), "cpu_sec_per_iter": sum(cpu) / len(cpu), "warmup_sec": warm, "timed_iters": len(times),
+           "projected_1000_iter_min": sec * 1000 / 60, "target_sec_per_iter": 1.0, "target_1000_iter_min": 20.0,
+           "meets_targets": sec <= 1.0 and sec * 1000 / 60 <= 20.0,
+           "threads": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")},
+           "load_average": os.getloadavg()}
+    print(f"quantized poisson2d ({doc['net']}, B = {p.n_interior}+{p.n_boundary}, K = {p.pairs}, "
+          f"{doc['rows_per_layer']} rows per layer): {sec:.2f} s/iteration (min {min(times):.2f}, {len(times)} timed; "
+          f"CPU time {doc['cpu_sec_per_iter']:.2f} s/iteration)")
+    print(f"projected 1,000 iterations: {doc['projected_1000_iter_min']:.1f} min (measured per-iteration time x 1000); "
+          f"targets <= 1 s/iteration and <= 20 min: {'met' if doc['meets_targets'] else 'NOT met'}")
+    print(f"load average during the run: {', '.join(f'{v:.1f}' for v in doc['load_average'])}")
     if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(doc, indent=1))
     return 0
 
@@ -115,12 +132,14 @@ def register_bench(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n-test", type=int, default=10000)
     p.add_argument("--runs", default=None, help="keep each run's folder (checkpoints, metrics) under this folder")
-    p.add_argument("--json", default="reports/accuracy.json", help="where to write the results")
+    p.add_argument("--json", default="runs/accuracy.json", help="where to write the results")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_accuracy)
 
     q = sub.add_parser("train-speed", help="seconds per quantized poisson2d training iteration")
-    q.add_argument("--iters", type=int, default=3, help="timed iterations (after one warm-up)")
+    q.add_argument("--iters", type=int, default=3, help="timed iterations (after the warm-up ones)")
+    q.add_argument("--warmup", type=int, default=1, help="untimed iterations first (default 1)")
+    q.add_argument("--pairs", type=int, default=None, metavar="K", help="SE pairs K (default: the specified 512)")
     q.add_argument("--tt-rank", type=int, default=None)
     q.add_argument("--dense", action="store_true", help="dense hidden layers instead of TT")
     q.add_argument("--json", default=None)

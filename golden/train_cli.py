@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 BACKENDS = ("golden", "sim", "rtl")
-AVAILABLE_BACKENDS = ("golden",)
+AVAILABLE_BACKENDS = ("golden", "sim")
 NETS = ("dense", "tt")
 #: TT rank of the hidden-to-hidden layers when --net tt and no --tt-rank is given.
 DEFAULT_TT_RANK = {"poisson2d": 8, "hjb20d": 8, "heat100d": 8}
@@ -53,6 +53,10 @@ def _run(args) -> int:
 
     if args.backend not in AVAILABLE_BACKENDS:
         raise UserError(f"backend '{args.backend}' is not yet available; available now: {', '.join(AVAILABLE_BACKENDS)}")
+    if args.backend == "sim":  # the simulator backend lives in flows/ (flows/runner.py)
+        from pinta.flows.runner import run_sim
+
+        return run_sim(args, UserError)
     out = Path(args.out)
     ckpt = out / "checkpoint.npz"
     try:
@@ -87,7 +91,7 @@ def register(sub) -> None:
     p = sub.add_parser("train", help="train a PINN benchmark (Stein's estimator; float or quantized)")
     p.add_argument("--pde", choices=tuple(BENCHMARKS), default="poisson2d", help="benchmark problem")
     p.add_argument("--backend", choices=BACKENDS, default="golden",
-                   help="golden (NumPy model); sim and rtl are not yet available")
+                   help="golden (NumPy model) or sim (the compiled iteration on the simulator, flows/); rtl is not yet available")
     p.add_argument("--iters", type=int, default=1000, help="iterations (the learning rate decays to 0 at the last)")
     p.add_argument("--out", required=True, help="run folder: checkpoint.npz, metrics.csv, metrics.json")
     p.add_argument("--resume", action="store_true",
@@ -97,4 +101,7 @@ def register(sub) -> None:
     p.add_argument("--n-test", type=int, default=10000, help="test points per evaluation")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_run_options(p)
+    from pinta.flows.sim_options import add_sim_options
+
+    add_sim_options(p)
     p.set_defaults(func=_run)

@@ -32,7 +32,7 @@ from .mlp import Network
 from .pde import PDE, get_pde
 from .stein import sample_deltas, se_backward, se_estimate, stack_inputs
 
-__all__ = ["TrainConfig", "Batch", "FloatEngine", "Trainer", "relative_l2", "MODES"]
+__all__ = ["TrainConfig", "Batch", "FloatEngine", "Trainer", "default_engine", "relative_l2", "MODES"]
 
 MODES = ("float", "quantized")
 
@@ -117,6 +117,9 @@ class FloatEngine:
 
     def deltas(self, rng: np.random.Generator, B: int, iteration: int) -> np.ndarray:
         return sample_deltas(rng, B, self.pde.pairs, self.pde.dim, self.pde.sigma)
+
+    def make_optimizer(self, params):
+        return _FloatAdam(params)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Model output u (n,) at points x (n, dim): the raw network with the ansatz, no smoothing."""
@@ -219,6 +222,20 @@ class _FloatAdam:
         self.v = [np.array(st[f"v{i}"]) for i in range(len(self.v))]
 
 
+def default_engine(cfg: TrainConfig, pde: PDE, net: Network):
+    """The golden engine of ``cfg.mode``: :class:`FloatEngine` or the hardware-exact ``QuantizedEngine``.
+
+    Any ``engine_factory(cfg, pde, net)`` given to :class:`Trainer` replaces
+    this; docs/training.md ("Engines") lists what the returned object must do.
+    """
+    if cfg.mode == "float":
+        return FloatEngine(pde, net, cfg.dtype)
+    from .quantized_training import QuantizedEngine
+
+    return QuantizedEngine(pde, net, diffquant=cfg.diffquant, tt_method=cfg.tt_method, tt_split=cfg.tt_split,
+                           block=cfg.block, seed=cfg.seed)
+
+
 def _rng_state_json(rng: np.random.Generator) -> str:
     return json.dumps(rng.bit_generator.state)
 
@@ -239,7 +256,8 @@ class Trainer:
     the end) and ``config.json``.
     """
 
-    def __init__(self, cfg: TrainConfig, out: str | Path | None = None, pde: PDE | None = None):
+    def __init__(self, cfg: TrainConfig, out: str | Path | None = None, pde: PDE | None = None,
+                 engine_factory=None):
         self.cfg = cfg.validate()
         overrides = {} if cfg.pairs is None else {"pairs": int(cfg.pairs)}
         if pde is None:
@@ -250,17 +268,11 @@ class Trainer:
             pde.validate()
         self.pde = pde
         self.net = Network(pde.dim, pde.net.hidden, pde.net.activation, tt_rank=cfg.tt_rank, seed=cfg.seed)
-        if cfg.mode == "float":
-            self.engine = FloatEngine(pde, self.net, cfg.dtype)
-            if cfg.dtype == "float64":
-                self.net.params = [p.astype(np.float64) for p in self.net.params]
-            self.opt = _FloatAdam(self.net.params)
-        else:
-            from .quantized_training import QuantizedEngine, QuantizedAdam
-
-            self.engine = QuantizedEngine(pde, self.net, diffquant=cfg.diffquant, tt_method=cfg.tt_method,
-                                          tt_split=cfg.tt_split, block=cfg.block, seed=cfg.seed)
-            self.opt = QuantizedAdam(self.net.params)
+        if cfg.mode == "float" and cfg.dtype == "float64":
+            self.net.params = [p.astype(np.float64) for p in self.net.params]
+        self.engine_factory = engine_factory or default_engine
+        self.engine = self.engine_factory(cfg, pde, self.net)
+        self.opt = self.engine.make_optimizer(self.net.params)
         # Host generators: points, float-mode δ, and test points, all derived from the seed.
         ss = np.random.SeedSequence(cfg.seed)
         s_points, s_delta, s_test = ss.spawn(3)
@@ -382,15 +394,17 @@ class Trainer:
         os.replace(tmp, self.out / "metrics.json")
 
     @classmethod
-    def resume(cls, out: str | Path, pde: PDE | None = None) -> "Trainer":
-        """Rebuild a trainer from ``out/checkpoint.npz`` exactly where it stopped."""
+    def resume(cls, out: str | Path, pde: PDE | None = None, **kwargs) -> "Trainer":
+        """Rebuild a trainer from ``out/checkpoint.npz`` exactly where it stopped.
+
+        ``kwargs`` go to the constructor (e.g. ``engine_factory``; a subclass's own options)."""
         path = Path(out) / "checkpoint.npz"
         if not path.exists():
             raise FileNotFoundError(f"no checkpoint at {path}")
         with np.load(path) as z:
             meta = json.loads(bytes(z["meta"]).decode())
             cfg = TrainConfig(**meta["config"])
-            tr = cls(cfg, out, pde=pde)
+            tr = cls(cfg, out, pde=pde, **kwargs)
             tr.net.set_state({n: z[f"param/{n}"] for n in tr.net.param_names})
             if cfg.dtype == "float64" and cfg.mode == "float":
                 tr.net.params = [p.astype(np.float64) for p in tr.net.params]

@@ -127,3 +127,8 @@ def register_bench(sub) -> None:
     p.add_argument("--config", default=None, help="preset or TOML file (default: 'default')")
     p.add_argument("--repeat", type=int, default=5, help="runs per measurement; the best is kept")
     p.set_defaults(func=_cmd)
+    try:  # the training benchmark lives with the compiler (flows/bench.py)
+        from pinta.flows.bench import register as register_training
+    except ImportError:  # a checkout without flows/: only the instruction-level benchmark
+        return
+    register_training(sub)

@@ -27,6 +27,7 @@ class NotImplementedYet(NotImplementedError):
 GOLDEN_FUNCTIONS: dict[str, tuple[str, str]] = {
     "GEMM": ("smx", "smx_matmul"),
     "QUANT": ("smx", "smx_quantize"),
+    "QUANTR": ("smx", "smx_quantize"),
     "ACCF": ("smx", "accumulator_to_fp32"),
     "DEQ": ("smx", "smx_dequantize"),
     "DIFFQ": ("diffquant", "diffquant_quantize"),

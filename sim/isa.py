@@ -189,6 +189,11 @@ def _ops() -> list[OpSpec]:
         # --- quantizer --------------------------------------------------
         OpSpec(0x30, "QUANT", Unit.QNT, (_desc("dst"), _desc("src"), _view("view")),
                "dst(smxB) = SMX quantization of src (fp32 or acc) read through view", reads=("src",), writes=("dst",)),
+        # Added for the training compiler: the long-reduction GEMM operands (one accumulator chunk,
+        # 8,192 rows) are built tile by tile, so their FP32 sources are never resident whole.
+        OpSpec(0x34, "QUANTR", Unit.QNT, (_desc("dst"), _desc("src"), _view("view"), Field("row", 16, "uint")),
+               "rows [row, row+n) of dst(smxB) = SMX quantization of src (fp32 or acc) read through view, "
+               "n = elements(src) / dst.cols; row on a block boundary", reads=("src",), writes=("dst",)),
         OpSpec(0x31, "ACCF", Unit.QNT, vec1, "dst(fp32) = accumulator a rounded once to FP32", reads=("a",), writes=("dst",)),
         OpSpec(0x32, "DEQ", Unit.QNT, vec1, "dst(fp32) = exact values of SMX tensor a (FP32 when representable)", reads=("a",), writes=("dst",)),
         OpSpec(0x33, "DIFFQ", Unit.QNT, (_desc("qbase"), _desc("qdiff"), _desc("base"), _desc("diff")),
@@ -243,6 +248,10 @@ def _ops() -> list[OpSpec]:
 
 
 OPCODES: dict[int, OpSpec] = {op.opcode: op for op in _ops()}
+#: opcode -> (field names, per field (Field, 2**width, needs the full check)) for Instr.make.
+_MAKE_INFO = {op.opcode: (tuple(f.name for f in op.fields),
+                          tuple((f, 1 << f.width, f.kind == "enum" or (f.kind == "view" and f.name == "v")) for f in op.fields))
+              for op in OPCODES.values()}
 BY_MNEMONIC: dict[str, OpSpec] = {op.mnemonic: op for op in OPCODES.values()}
 for _op in OPCODES.values():  # every layout must fit the operand area
     assert sum(f.width for f in _op.fields) <= FIELD_BITS, _op.mnemonic
@@ -294,16 +303,19 @@ class Instr:
         spec = BY_MNEMONIC.get(mnemonic.upper())
         if spec is None:
             raise AsmError(f"unknown mnemonic {mnemonic!r}")
-        names = [f.name for f in spec.fields]
-        extra = sorted(set(values) - set(names))
-        if extra:
-            raise AsmError(f"{spec.mnemonic}: unknown field {extra[0]!r}; fields are {', '.join(names) or '(none)'}")
-        missing = [n for n in names if n not in values]
-        if missing:
+        names, checks = _MAKE_INFO[spec.opcode]
+        if len(values) != len(names) or not all(n in values for n in names):
+            extra = sorted(set(values) - set(names))
+            if extra:
+                raise AsmError(f"{spec.mnemonic}: unknown field {extra[0]!r}; fields are {', '.join(names) or '(none)'}")
+            missing = [n for n in names if n not in values]
             raise AsmError(f"{spec.mnemonic}: missing field {missing[0]!r}")
         vals = tuple(int(values[n]) for n in names)
-        for f, v in zip(spec.fields, vals):
-            _check_range(spec, f, v)
+        # Fast path (compilers emit ~10^5 instructions): plain range checks; the
+        # full check (enums, v0) only for the fields that need it or fail.
+        for (f, limit, full), v in zip(checks, vals):
+            if full or not 0 <= v < limit:
+                _check_range(spec, f, v)
         return cls(spec, vals)
 
     def __str__(self) -> str:

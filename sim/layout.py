@@ -70,6 +70,22 @@ def smx_code_words(rows: int, cols: int, bits: int, cfg: PintaConfig) -> int:
     return rb * cb * cfg.block_size ** 2 * bits // WORD_BITS
 
 
+def smx_row_tile(rows: int, cols: int, bits: int, row: int, n_rows: int, cfg: PintaConfig) -> tuple[int, int, int, int]:
+    """Where rows [row, row + n_rows) of a rows×cols SMX tensor live, relative to its base.
+
+    Returns (first code word, end code word, first exponent byte, end exponent byte). ``row``
+    is a multiple of the block size, so the tile is whole block rows: block-row-major order
+    makes its code records one contiguous range, and its exponent slots (whole bytes) too.
+    """
+    bs = cfg.block_size
+    _, cb = _blocks(rows, cols, cfg)
+    wpb = bs * bs * bits // WORD_BITS
+    b0, b1 = row // bs * cb, _ceil_div(row + n_rows, bs) * cb
+    ncode = smx_code_words(rows, cols, bits, cfg)
+    sb = exponent_slot_bits(cfg) // 8
+    return b0 * wpb, b1 * wpb, ncode * 8 + b0 * sb, ncode * 8 + b1 * sb
+
+
 def footprint_words(fmt: Fmt, rows: int, cols: int, cfg: PintaConfig) -> int:
     """Words a tensor of this format and logical shape occupies."""
     fmt = Fmt(fmt)

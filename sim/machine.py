@@ -203,6 +203,21 @@ class Machine:
                 vals = vals.reshape(v.dims).transpose(v.perm)
             # The permutation/reshape is pure address generation: exact values move, none change.
             self.write(out, fn(vals.reshape(out.rows, out.cols), bits, cfg))
+        elif name == "QUANTR":
+            src, out = D("src"), D("dst")
+            bits = out.fmt.smx_bits
+            vals = self._exact_values(src)
+            if ins["view"]:
+                v = views[ins["view"]]
+                vals = vals.reshape(v.dims).transpose(v.perm)
+            n_rows = vals.size // out.cols
+            img = layout.pack_smx(fn(vals.reshape(n_rows, out.cols), bits, cfg), cfg)
+            c0, c1, e0, e1 = layout.smx_row_tile(out.rows, out.cols, bits, ins["row"], n_rows, cfg)
+            words = self.buffers[out.buf]
+            # The tile's block records, then its exponent slots, into dst's image (the rest is untouched).
+            words[out.addr + c0:out.addr + c1] = img[:c1 - c0]
+            words[out.addr:out.end].view(np.uint8)[e0:e1] = img[c1 - c0:].view(np.uint8)[:e1 - e0]
+            self._invalidate(out.buf, out.addr, out.end)
         elif name == "DIFFQ":
             qb, qd = D("qbase"), D("qdiff")
             b, d = fn(self._exact_values(D("base")), self._exact_values(D("diff")), qb.fmt.smx_bits, cfg)

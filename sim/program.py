@@ -270,6 +270,25 @@ def _validate(i: int, ins: Instr, descs: dict[int, Descriptor], views: dict[int,
         if out.rows * out.cols != n_src:
             raise err(f"shape mismatch: dst is {out.rows}x{out.cols} = {out.rows * out.cols} elements, src has {n_src}")
         return
+    if name == "QUANTR":
+        out = want("dst", *SMX_FORMATS)
+        src = want("src", Fmt.fp32, Fmt.acc)
+        n_src = src.rows * src.cols
+        if ins["view"]:
+            if ins["view"] not in views:
+                raise err(f"view v{ins['view']} is not defined (no earlier VIEW v{ins['view']})")
+            if views[ins["view"]].size != n_src:
+                raise err(f"shape mismatch: view v{ins['view']} has {views[ins['view']].size} elements, src has {src.rows}x{src.cols} = {n_src}")
+        if n_src % out.cols:
+            raise err(f"shape mismatch: src has {n_src} elements, not whole rows of dst's {out.cols} columns")
+        n_rows, row, bs = n_src // out.cols, ins["row"], cfg.block_size
+        if row % bs:
+            raise err(f"row={row} is not on a block boundary (a multiple of {bs})")
+        if row + n_rows > out.rows:
+            raise err(f"rows {row}..{row + n_rows - 1} run past dst's {out.rows} rows")
+        if n_rows % bs and row + n_rows != out.rows:
+            raise err(f"a tile of {n_rows} rows (not whole blocks of {bs}) must end at dst's last row")
+        return
     if name == "DIFFQ":
         qb, qd = want("qbase", *SMX_FORMATS), want("qdiff", *SMX_FORMATS)
         want("base", Fmt.fp32, Fmt.acc), want("diff", Fmt.fp32, Fmt.acc)
@@ -457,7 +476,13 @@ def _analyze(program: list[Instr], cfg: PintaConfig) -> Analysis:
                 rd_bits[d.buf.name] += d.words * WORD_BITS * reps
             for f in ins.spec.writes:
                 d = descs[ins[f]]
-                wr_bits[d.buf.name] += d.words * WORD_BITS
+                if name == "QUANTR":  # the tile's records and exponent bytes
+                    from .layout import smx_row_tile
+                    s_ = descs[ins["src"]]
+                    c0, c1, e0, e1 = smx_row_tile(d.rows, d.cols, d.fmt.smx_bits, ins["row"], s_.rows * s_.cols // d.cols, cfg)
+                    wr_bits[d.buf.name] += (c1 - c0) * WORD_BITS + (e1 - e0) * 8
+                else:
+                    wr_bits[d.buf.name] += d.words * WORD_BITS
         bs = cfg.block_size
         if name == "LOAD":
             dram_rd += descs[ins["dst"]].words * 8
@@ -469,6 +494,9 @@ def _analyze(program: list[Instr], cfg: PintaConfig) -> Analysis:
             # Energy is per precision, not per operand side: i8x12 counts as i12x8.
             mode = MacMode(ins["mode"])
             actions[f"mac_{'i12x8' if mode == MacMode.i8x12 else mode.name}"] += mb * kb * nb * bs ** 3
+        elif name == "QUANTR":
+            out, src = descs[ins["dst"]], descs[ins["src"]]
+            actions["quantizer_blocks"] += -(-(src.rows * src.cols // out.cols) // bs) * -(-out.cols // bs)
         elif name in ("QUANT", "DIFFQ"):
             out = descs[ins["dst" if name == "QUANT" else "qbase"]]
             blocks = -(-out.rows // bs) * -(-out.cols // bs) * (2 if name == "DIFFQ" else 1)
@@ -503,9 +531,16 @@ def _analyze(program: list[Instr], cfg: PintaConfig) -> Analysis:
             views = dict(views)
             views[ins["v"]] = View(tuple(ins[f"d{k}"] for k in range(VIEW_DIMS)),
                                    tuple((ins["perm"] >> (2 * k)) & 3 for k in range(VIEW_DIMS)))
-        for f in ins.spec.writes:
-            d = descs[ins[f]]
-            written.add(d.buf, d.addr, d.end)
+        if name == "QUANTR":  # only the tile's block records and exponent slots are written
+            from .layout import smx_row_tile
+            d, src = descs[ins["dst"]], descs[ins["src"]]
+            c0, c1, e0, e1 = smx_row_tile(d.rows, d.cols, d.fmt.smx_bits, ins["row"], src.rows * src.cols // d.cols, cfg)
+            written.add(d.buf, d.addr + c0, d.addr + c1)
+            written.add(d.buf, d.addr + e0 // 8, d.addr + -(-e1 // 8))
+        else:
+            for f in ins.spec.writes:
+                d = descs[ins[f]]
+                written.add(d.buf, d.addr, d.end)
 
     total = max(all_done, next_issue) if program else 0
     return Analysis(program, desc_hist, view_hist, sched, total, busy, stall, dict(actions), rd_bits, wr_bits, dram_rd, dram_wr)

@@ -175,9 +175,12 @@ def instruction_timing(ins: Instr, descs, cfg: PintaConfig) -> Timing:
         # qnt_blocks_per_cycle blocks per cycle, counted in blocks produced
         # (QUANT, DIFFQ: the SMX result; ACCF, DEQ: the source blocks read
         # out), so a view that reshapes changes the cost.
-        src = descs[ins["dst"] if name == "QUANT" else ins["qbase"] if name == "DIFFQ" else ins["a"]]
+        src = descs[ins["dst"] if name in ("QUANT", "QUANTR") else ins["qbase"] if name == "DIFFQ" else ins["a"]]
         bs = cfg.block_size
         blocks = _ceil_div(src.rows, bs) * _ceil_div(src.cols, bs)
+        if name == "QUANTR":  # the tile's blocks only
+            s_ = descs[ins["src"]]
+            blocks = _ceil_div(s_.rows * s_.cols // src.cols, bs) * _ceil_div(src.cols, bs)
         if name == "DIFFQ":
             blocks *= 2
         occ = _ceil_div(blocks, d.qnt_blocks_per_cycle)

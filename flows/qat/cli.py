@@ -5,6 +5,7 @@
                   [--res 256,128] [--widths 16,32] [--fp-epochs E] [--qat-epochs E] [--no-head-ablation]
   pinta qat report --out DIR
   pinta qat gemms --arch fno --res 256 --width 32 --scenario w8a8
+  pinta qat cost  --arch fno --res 256 --width 32 [--scenarios fp32,w8a8]
 """
 
 from __future__ import annotations
@@ -50,9 +51,7 @@ def _config(args):
         bad = [a for a in names if a not in ("fno", "unet")]
         if bad:
             raise UserError(f"unknown architecture(s) {bad}; known: fno, unet")
-        if args.pde == "darcy" and "unet" in names:
-            raise UserError("the UNet is 1D only; Darcy runs with --archs fno")
-        default_w = {"fno": (16, 32), "unet": (8, 16)}
+        default_w = {"fno": (16, 32), "unet": (8, 16)} if args.pde == "burgers" else {"fno": (16,), "unet": (8,)}
         cfg = replace(cfg, archs={a: cfg.archs.get(a, default_w[a]) for a in names})
     if args.widths:
         w = _ints(args.widths, "widths")
@@ -84,20 +83,63 @@ def _config(args):
         cfg = replace(cfg, head_ablation=())
     if args.no_head16:
         cfg = replace(cfg, head16=False)
+    if args.learn_ranges:
+        cfg = replace(cfg, learn_ranges=True)
     return cfg
 
 
-def _cmd_sweep(args) -> int:
+def _print_fronts(s: dict) -> None:
+    for metric, groups in s["fronts"].items():
+        for k, f in groups.items():
+            print(f"{k} by {metric}: Pareto front {f['n_front']} points, {f['n_quantized_on_front']} quantized: "
+                  + ", ".join(f"{p['scenario']}@{p['res']}/w{p['width']} ({p['nrmse_ref']:.3g})" for p in f["front"]))
+    for k, r in s.get("rankings", {}).items():
+        for m, d in r.items():
+            print(f"{k}: BOPs vs {m}: Kendall tau {d['kendall_tau']:.3f}, {d['n_reversed_pairs']} reversed pairs, "
+                  f"{d['n_collapsed_pairs']} collapsed pairs (same config)")
+
+
+def _sweep_one(args, pde: str, jobs: int) -> tuple[str, dict, float]:
+    import os
+
     from .sweep import run_sweep
+    args.pde = pde
     cfg = _config(args)
-    out = args.out or f"runs/qat/{args.pde}{'_tiny' if args.tiny else ''}"
-    t0 = time.time()
+    if args.out and args.all:
+        out = os.path.join(args.out, pde)
+    else:
+        out = args.out or f"runs/qat/{pde}{'_tiny' if args.tiny else ''}"
+    t1 = time.time()
     s = run_sweep(cfg, out, cache=args.cache, progress=not args.quiet)
-    wall = time.time() - t0
-    for k, f in s["fronts"].items():
-        print(f"{k}: Pareto front {f['n_front']} points, {f['n_quantized_on_front']} quantized: "
-              + ", ".join(f"{p['scenario']}@{p['res']}/w{p['width']} ({p['nrmse_ref']:.3g})" for p in f["front"]))
-    print(f"sweep time: this run {wall:.1f} s; all points {s['sweep_seconds_total']:.1f} s; results in {out}")
+    return out, s, time.time() - t1
+
+
+def _worker(a):
+    return _sweep_one(*a)
+
+
+def _cmd_sweep(args) -> int:
+    from pinta.cli import UserError
+    args.all = args.pde == "all"
+    pdes = ("burgers", "darcy") if args.all else (args.pde,)
+    if args.jobs < 1:
+        raise UserError("--jobs must be >= 1")
+    for pde in pdes:       # refuse bad options before anything runs
+        args.pde = pde
+        _config(args)
+    t0 = time.time()
+    work = [(args, pde, args.jobs) for pde in pdes]
+    if args.jobs > 1 and len(pdes) > 1:   # one process per PDE (the 2-core machine)
+        import multiprocessing as mp
+        with mp.get_context("fork").Pool(min(args.jobs, len(pdes))) as pool:
+            results = pool.map(_worker, work)
+    else:
+        results = [_worker(w) for w in work]
+    for (out, s, wall), pde in zip(results, pdes):
+        _print_fronts(s)
+        print(f"sweep time {pde}: this run {wall:.1f} s; all points {s['sweep_seconds_total']:.1f} s; results in {out}")
+    if len(pdes) > 1:
+        print(f"total sweep time (this run, wall clock): {time.time() - t0:.1f} s")
     return 0
 
 
@@ -114,6 +156,9 @@ def _cmd_report(args) -> int:
         from .sweep import markdown_table, read_records
         recs = read_records(args.out)
         print(f"\n{args.metric}:\n" + markdown_table(recs, args.metric))
+    if args.findings:
+        from .sweep import findings_markdown
+        print("\n" + findings_markdown(args.out))
     return 0
 
 
@@ -138,6 +183,36 @@ def _cmd_gemms(args) -> int:
     return 0
 
 
+def _cmd_cost(args) -> int:
+    from pinta.cli import UserError
+
+    from . import cost
+    from .models import build
+    from .quant import SCENARIOS
+    scns = [x for x in (args.scenarios or ",".join(SCENARIOS)).split(",") if x]
+    bad = [x for x in scns if x not in SCENARIOS]
+    if bad:
+        raise UserError(f"unknown scenario(s) {bad}; known: {', '.join(SCENARIOS)}")
+    shape = (args.res,) if args.dim == 1 else (args.res, args.res)
+    try:
+        m = build(args.arch, shape, args.width, modes=args.modes)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    cats = ("mac", "quantizer", "vector", "special_function", "sram", "dram")
+    print(f"PINTA cost of one inference: {args.arch} {'x'.join(map(str, shape))} width {args.width} "
+          f"(batch 1, default config; energy in uJ)")
+    print(f"| scenario | head16 | BOPs | cycles | MAC busy | VEC busy | energy | " + " | ".join(cats) + " |")
+    print("|---" * (7 + len(cats)) + "|")
+    for scn in scns:
+        m.set_scenario(scn, head16=not args.no_head16)
+        c = cost.pinta_cost(m, shape)
+        e = c["energy_per_category_j"]
+        print(f"| {scn} | {int(not args.no_head16)} | {cost.bops(m.gemm_list(shape)):.3g} | {c['cycles']} | "
+              f"{c['busy']['MAC']} | {c['busy']['VEC']} | {c['energy_j'] * 1e6:.4g} | "
+              + " | ".join(f"{e.get(k, 0.0) * 1e6:.3g}" for k in cats) + " |")
+    return 0
+
+
 def register(sub) -> None:
     p = sub.add_parser("qat", help="QAT study of neural PDE solvers (data, sweep, report)")
     qs = p.add_subparsers(dest="qat_cmd", metavar="CMD", parser_class=type(p))
@@ -152,8 +227,10 @@ def register(sub) -> None:
     d.set_defaults(func=_cmd_data)
 
     s = qs.add_parser("sweep", help="scenario x resolution x width sweep (resumable)")
-    s.add_argument("--pde", choices=("burgers", "darcy"), default="burgers")
+    s.add_argument("--pde", choices=("burgers", "darcy", "all"), default="burgers",
+                   help="'all' runs Burgers then Darcy (into OUT/burgers, OUT/darcy with --out)")
     s.add_argument("--tiny", action="store_true", help="a seconds-long configuration for CI")
+    s.add_argument("--jobs", type=int, default=1, help="with --pde all: run the PDEs in this many processes")
     s.add_argument("--eps", type=float, default=None, help="Burgers viscosity factor (default 0.1)")
     s.add_argument("--out", default=None, help="results dir (default runs/qat/<pde>[_tiny])")
     s.add_argument("--cache", default=None)
@@ -167,13 +244,17 @@ def register(sub) -> None:
     s.add_argument("--n-test", dest="n_test", type=int, default=None)
     s.add_argument("--no-head-ablation", action="store_true")
     s.add_argument("--no-head16", action="store_true", help="turn the 16-bit head switch off everywhere")
+    s.add_argument("--learn-ranges", action="store_true", help="train the activation ranges in QAT (default: EMA)")
     s.add_argument("--quiet", action="store_true", help="no progress bars")
     s.set_defaults(func=_cmd_sweep)
 
     r = qs.add_parser("report", help="rewrite CSV/JSON/PNG from a results dir")
     r.add_argument("--out", required=True)
     r.add_argument("--markdown", action="store_true", help="also print a scenario table")
-    r.add_argument("--metric", default="nrmse_ref", choices=("nrmse", "nrmse_ref", "nrmse_ptq", "nrmse_int"))
+    r.add_argument("--metric", default="nrmse_ref",
+                   choices=("nrmse", "nrmse_ref", "nrmse_ptq", "nrmse_int", "bops", "pinta_cycles", "pinta_energy_j",
+                            "pinta_energy_onchip_j"))
+    r.add_argument("--findings", action="store_true", help="also print the fronts, rankings and cost table")
     r.set_defaults(func=_cmd_report)
 
     g = qs.add_parser("gemms", help="list every GEMM of one inference (the PINTA cost interface)")
@@ -184,5 +265,15 @@ def register(sub) -> None:
     g.add_argument("--modes", type=int, default=16)
     g.add_argument("--scenario", default="w8a8")
     g.set_defaults(func=_cmd_gemms)
+
+    c = qs.add_parser("cost", help="PINTA cycles and energy breakdown of one inference, per scenario")
+    c.add_argument("--arch", default="fno")
+    c.add_argument("--dim", type=int, choices=(1, 2), default=1)
+    c.add_argument("--res", type=int, default=256)
+    c.add_argument("--width", type=int, default=32)
+    c.add_argument("--modes", type=int, default=16)
+    c.add_argument("--scenarios", default=None)
+    c.add_argument("--no-head16", action="store_true")
+    c.set_defaults(func=_cmd_cost)
 
     p.set_defaults(func=lambda args: p.print_help() or 0)

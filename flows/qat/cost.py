@@ -1,4 +1,4 @@
-"""Inference cost of a model: the GEMM list, BOPs, and the hook for PINTA cycles/energy.
+"""Inference cost of a model: the GEMM list, BOPs, and PINTA cycles/energy (via onchip.py).
 
 The GEMM list (``Model.gemm_list(grid)``) holds every GEMM of one
 single-sample inference as (name, M, K, N, w_bits, a_bits, kind, count).
@@ -29,19 +29,19 @@ def macs(gemms: list[Gemm]) -> int:
     return sum(g.macs for g in gemms)
 
 
-# ------------------------------------------------------------------------------------------------
-# HOOK (PINTA cost, issue 8 part 2): fill in when the cycle simulator (pinta.sim) exists.
-#
-# pinta_cost(gemms) must return {"cycles": int, "energy_j": float} for one single-sample
-# inference, by running each GEMM (M, K, N) in the precision mode of its (w_bits, a_bits)
-# on the simulated MAC array and summing. Until then it returns None, and the sweep writes
-# null in the pinta_cycles / pinta_energy_j columns and skips the cycle/energy plots. No
-# number is estimated here on purpose: the study must not report made-up hardware costs.
-# ------------------------------------------------------------------------------------------------
-def pinta_cost(gemms: list[Gemm]) -> dict | None:
-    """PINTA cycles and energy of an inference; None until the simulator exists (see HOOK above)."""
-    try:
-        import pinta.sim  # noqa: F401
-    except ImportError:
-        return None
-    return None  # HOOK: call the simulator's GEMM cost model here
+def in_channels(model) -> int:
+    """Input channels of the first GEMM's operand as the host loads it (FNO: field + coordinates)."""
+    return 1 + len(model.shape) if model.arch == "fno" else 1
+
+
+def pinta_cost(model, grid, cache=None) -> dict:
+    """PINTA cycles and energy of one single-sample inference of ``model`` under its scenario.
+
+    Lowers the GEMM list to a PINTA program and runs the simulator's analysis on
+    it (flows/qat/onchip.py has the rules); cached by shapes, widths and config.
+    """
+    from . import onchip
+    n_points = 1
+    for n in grid:
+        n_points *= n
+    return onchip.pinta_cost(model.gemm_list(tuple(grid)), n_points, in_channels(model), cache=cache)

@@ -46,6 +46,12 @@ class Gemm:
     a_bits: int
     kind: str
     count: int = 1
+    #: operand roles on PINTA: 'dense' (A = activation, B = weight), 'basis' (A = constant DFT
+    #: matrix, B = activation), 'mix' (A = one mode of one sample, 1 x K; B = that mode's weight)
+    op: str = "dense"
+    #: element-wise work on the output in the vector unit (set by Model.gemm_list): 'bias',
+    #: 'residual', 'gelu', 'scale', 'pool'
+    post: tuple = ()
 
     @property
     def macs(self) -> int:
@@ -59,15 +65,24 @@ class Gemm:
 class Ctx:
     """Forward-pass context: engine, training flag, optional GEMM recorder."""
 
-    def __init__(self, engine: str = "float", training: bool = False, gemms: list | None = None):
+    def __init__(self, engine: str = "float", training: bool = False, gemms: list | None = None,
+                 smx_matmul=None):
         if engine not in ("float", "fake", "int"):
             raise ValueError(f"unknown engine {engine!r}")
         self.engine, self.training, self.gemms = engine, training, gemms
+        #: the SMX GEMM of the integer model: (SMXTensor a, SMXTensor b) -> SMXAccumulator.
+        #: None = golden ``smx_matmul``; tests plug in the PINTA simulator (flows/qat/pinta.py).
+        self.smx_matmul = smx_matmul
 
-    def record(self, name, M, K, N, q: GemmQ, count=1):
+    def matmul_smx(self, a, b):
+        if self.smx_matmul is not None:
+            return self.smx_matmul(a, b)
+        return _need_golden().smx_matmul(a, b)
+
+    def record(self, name, M, K, N, q: GemmQ, count=1, op="dense"):
         if self.gemms is not None:
             wb, ab = q.cost_bits
-            self.gemms.append(Gemm(name, int(M), int(K), int(N), wb, ab, q.kind, int(count)))
+            self.gemms.append(Gemm(name, int(M), int(K), int(N), wb, ab, q.kind, int(count), op))
 
 
 def int_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -163,7 +178,7 @@ class Dense(Layer):
             smx = _need_golden()
             A = smx.smx_quantize(x2.astype(np.float64), q.a_bits)
             B = smx.smx_quantize(W.astype(np.float64), q.w_bits)
-            y = smx.smx_matmul(A, B).to_float()
+            y = ctx.matmul_smx(A, B).to_float()
             xq = Wq = None
         if "b" in self.params:
             y = y + self.params["b"].value
@@ -179,6 +194,7 @@ class Dense(Layer):
             self.params["b"].grad += g2.sum(0).astype(np.float32)
         gx = g2 @ Wq.T
         if mask is not None:
+            self.aq.range_grad(gx)
             gx = gx * mask
         return gx.reshape(xshape)
 
@@ -211,7 +227,7 @@ class Basis(Layer):
         xm = self._move(x)
         J, n = self.B.shape
         rest = int(np.prod(xm.shape[1:-2])) * xm.shape[-1]
-        ctx.record(self.name, J, n, rest, q)
+        ctx.record(self.name, J, n, rest, q, op="basis")
         mask = None
         if q.kind == "float" or eng == "float":
             Bq = self.B.astype(x.dtype)
@@ -243,7 +259,7 @@ class Basis(Layer):
             smx = _need_golden()
             Bt = smx.smx_quantize(self.B, q.w_bits)
             flat = xm.reshape(-1, n, xm.shape[-1])
-            y = np.stack([smx.smx_matmul(Bt, smx.smx_quantize(f.astype(np.float64), q.a_bits)).to_float()
+            y = np.stack([ctx.matmul_smx(Bt, smx.smx_quantize(f.astype(np.float64), q.a_bits)).to_float()
                           for f in flat]).reshape(*xm.shape[:-2], J, xm.shape[-1])
             Bq = xq = None
         self._cache = (Bq, mask)
@@ -253,6 +269,7 @@ class Basis(Layer):
         Bq, mask = self._cache
         gx = Bq.T @ self._move(g)
         if mask is not None:
+            self.aq.range_grad(gx)
             gx = gx * mask
         return self._back(gx)
 
@@ -264,7 +281,8 @@ class ModeMix(Layer):
     (Mtot, C, C); Wbig_k = [[Wr, Wi], [-Wi, Wr]] (2C x 2C) so that
     [Re Y | Im Y] = [Re X | Im X] Wbig_k. Weight quantization is per (mode,
     output column), which gives Re and Im of one output channel one scale.
-    For SMX, the activation blocks are per sample over (modes, channels).
+    For SMX, the activation blocks are per (sample, mode) row (1 x 2C, padded to 4 rows): the
+    A operand of that mode's GEMM on PINTA, independent of the batch.
     """
 
     def __init__(self, name, n_modes, c, rng):
@@ -281,7 +299,7 @@ class ModeMix(Layer):
     def forward(self, z, ctx: Ctx):
         q, eng = self.q, ctx.engine
         W = self.wbig(z.dtype)
-        ctx.record(self.name, 1, 2 * self.c, 2 * self.c, q, count=self.m)
+        ctx.record(self.name, 1, 2 * self.c, 2 * self.c, q, count=self.m, op="mix")
         mask = None
         if q.kind == "float" or eng == "float":
             zq, Wq = z, W
@@ -296,8 +314,8 @@ class ModeMix(Layer):
                     y = (np.matmul(zc.transpose(1, 0, 2), qw.astype(z.dtype)) * (sz * sw).astype(z.dtype))
                     self._cache = (zc * z.dtype.type(sz), Wq, mask)
                     return y.transpose(1, 0, 2)
-            else:
-                zq, Wq = smx_fake(z, q.a_bits), smx_fake(W, q.w_bits)
+            else:   # SMX blocks of one (sample, mode) row: the 1 x 2C operand of that mode's GEMM
+                zq, Wq = smx_fake(z[:, :, None, :], q.a_bits)[:, :, 0, :], smx_fake(W, q.w_bits)
         elif q.kind == "int":
             qw, sw = weight_codes(W, q.w_bits, (-2,))
             if q.a_bits is None:
@@ -308,12 +326,14 @@ class ModeMix(Layer):
             self._cache = None
             return y.astype(z.dtype)
         else:
-            # Batched matrix-vector per mode: golden smx_matmul has no batched form, so the
-            # operands are golden-quantized and their exact values multiplied in float64.
+            # One SMX GEMM per (sample, mode): (1 x 2C) @ (2C x 2C), as PINTA runs it.
             smx = _need_golden()
-            zq = np.stack([smx.smx_dequantize(smx.smx_quantize(s.astype(np.float64), q.a_bits)) for s in z])
-            Wq = np.stack([smx.smx_dequantize(smx.smx_quantize(w.astype(np.float64), q.w_bits)) for w in W])
-            y = np.matmul(zq.transpose(1, 0, 2), Wq).transpose(1, 0, 2)
+            Wt = [smx.smx_quantize(w.astype(np.float64), q.w_bits) for w in W]
+            y = np.empty(z.shape, np.float64)
+            for b in range(z.shape[0]):
+                for k in range(self.m):
+                    a = smx.smx_quantize(z[b, k:k + 1].astype(np.float64), q.a_bits)
+                    y[b, k] = ctx.matmul_smx(a, Wt[k]).to_float()[0]
             self._cache = None
             return y.astype(z.dtype)
         y = np.matmul(zq.transpose(1, 0, 2), Wq).transpose(1, 0, 2)   # (B, M, 2C)
@@ -329,6 +349,7 @@ class ModeMix(Layer):
         self.params["Wi"].grad += (gW[:, :c, c:] - gW[:, c:, :c]).astype(np.float32)
         gz = np.matmul(gt, Wq.transpose(0, 2, 1)).transpose(1, 0, 2)
         if mask is not None:
+            self.aq.range_grad(gz)
             gz = gz * mask
         return gz
 
@@ -575,3 +596,33 @@ class Conv1d(Layer):
         out[:, :-1] += gl[:, 1:]
         out[:, 1:] += gr[:, :-1]
         return out
+
+
+class Conv2d(Conv1d):
+    """2D convolution, kernel 3x3, 'same' size with zero padding, as im2col + GEMM.
+
+    x (B, N1, N2, Cin) -> (B, N1, N2, Cout). The im2col columns are ordered by
+    offset (di, dj) row-major, then input channel.
+    """
+
+    def __init__(self, name, cin, cout, rng, role="hidden"):
+        Layer.__init__(self, name)
+        self.role = role
+        self.dense = Dense(name, 9 * cin, cout, rng, role=role)
+        self.params = self.dense.params
+        self.aq = self.dense.aq
+        self.pad, self.cin = "zero", cin
+
+    def _im2col(self, x):
+        n1, n2 = x.shape[1:3]
+        xp = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+        return np.concatenate([xp[:, di:di + n1, dj:dj + n2] for di in range(3) for dj in range(3)], -1)
+
+    def backward(self, g):
+        gc = self.dense.backward(g)
+        B, n1, n2, _ = gc.shape
+        c = self.cin
+        gp = np.zeros((B, n1 + 2, n2 + 2, c), gc.dtype)
+        for k, (di, dj) in enumerate((a, b) for a in range(3) for b in range(3)):
+            gp[:, di:di + n1, dj:dj + n2] += gc[..., k * c:(k + 1) * c]
+        return gp[:, 1:-1, 1:-1]

@@ -13,9 +13,11 @@ single-sample inference, for BOPs now and PINTA cycles/energy later).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from .layers import Conv1d, Ctx, Dense, Gemm, Spectral, gelu
+from .layers import Conv1d, Conv2d, Ctx, Dense, Gemm, Spectral, gelu
 from .quant import ActQuant, check_scenario, policy
 
 
@@ -52,6 +54,15 @@ class Model:
                 out[f"{layer.name}.{k}"] = p
         return out
 
+    def range_params(self) -> dict:
+        """The learned activation-range bounds (empty unless :meth:`learn_ranges` was called)."""
+        return {f"range:{k}.{b}": getattr(q, f"p_{b}") for k, q in self.quantizers().items() if q.learn
+                for b in ("lo", "hi")}
+
+    def learn_ranges(self, lr_scale: float = 30.0) -> int:
+        """Make every calibrated activation range trainable; returns how many quantizers learn."""
+        return sum(bool(q.learn_ranges(lr_scale)) for q in self.quantizers().values())
+
     def quantizers(self) -> dict:
         out = {"out": self.oq}
         for layer in self.gemm_layers():
@@ -59,7 +70,7 @@ class Model:
         return out
 
     def zero_grad(self):
-        for p in self.params().values():
+        for p in (self.params() | self.range_params()).values():
             p.grad[...] = 0
 
     def state(self) -> dict:
@@ -90,18 +101,25 @@ class Model:
         return y
 
     def _out_back(self, g):
-        return g if self._omask is None else g * self._omask
+        if self._omask is None:
+            return g
+        self.oq.range_grad(g)
+        return g * self._omask
 
     def predict(self, x, engine="fake", batch=64):
         """Inference in physical units; x (S, *grid) -> (S, *grid)."""
         ctx = Ctx("float" if self.scenario == "fp32" else engine)
         return np.concatenate([self.forward(x[i:i + batch], ctx) for i in range(0, len(x), batch)]) * self.y_scale
 
+    def epilogue(self, name: str) -> tuple:
+        """Element-wise work on GEMM ``name``'s output (PINTA's vector unit); see layers.Gemm.post."""
+        return ()
+
     def gemm_list(self, grid: tuple[int, ...]) -> list[Gemm]:
         """Every GEMM of one single-sample inference under the current scenario."""
         gemms: list[Gemm] = []
         self.forward(np.zeros((1, *grid), np.float64), Ctx("float", gemms=gemms))
-        return gemms
+        return [replace(g, post=self.epilogue(g.name)) for g in gemms]
 
     def macs(self, grid) -> int:
         return sum(g.macs for g in self.gemm_list(grid))
@@ -142,6 +160,13 @@ class FNO(Model):
     def gemm_layers(self):
         return [self.lift, *self.spec, *self.pw, self.fc1, self.fc2]
 
+    def epilogue(self, name):
+        if name == "lift":
+            return ("bias",)
+        if name.startswith("pw"):   # z = K v + (W v + b), then GELU but after the last block
+            return ("bias", "residual") + (("gelu",) if int(name[2:]) < self.n_layers - 1 else ())
+        return {"fc1": ("bias", "gelu"), "fc2": ("bias", "scale")}.get(name, ())
+
     def forward(self, x, ctx: Ctx):
         B = x.shape[0]
         h = np.concatenate([x[..., None], np.broadcast_to(self.grid, (B, *self.grid.shape)).astype(x.dtype)], -1)
@@ -168,11 +193,13 @@ class FNO(Model):
         self.lift.backward(g)
 
 
-class UNet1d(Model):
-    """UNet-lite, 1D, three levels, ``width`` base features (16 in the spec).
+class UNet(Model):
+    """UNet-lite in 1D or 2D, three levels, ``width`` base features (16 in the spec).
 
-    Two 3-conv+GELU per level; average pooling down; nearest upsampling + a
-    3-conv up; skip connections by concatenation; a 1x1 head. N % 4 == 0.
+    Two 3-conv (3x3 in 2D) + GELU per level; average pooling down (2 or 2x2);
+    nearest upsampling + a conv up; skip connections by concatenation; a 1x1
+    head. Every side divisible by 4. 1D pads circularly (periodic Burgers), 2D
+    with zeros (Darcy has walls).
     """
 
     arch = "unet"
@@ -180,13 +207,14 @@ class UNet1d(Model):
     def __init__(self, shape, width=16, seed=0, pad="circular"):
         super().__init__()
         rng = np.random.default_rng(seed)
-        (n,) = self.shape = tuple(shape)
-        if n % 4:
-            raise ValueError(f"UNet1d needs N divisible by 4 (got {n})")
+        self.shape = tuple(shape)
+        self.nd = len(self.shape)
+        if any(n % 4 for n in self.shape):
+            raise ValueError(f"UNet needs every side divisible by 4 (got {self.shape})")
         f = self.width = width
 
         def conv(name, a, b):
-            return Conv1d(name, a, b, rng, pad=pad)
+            return Conv1d(name, a, b, rng, pad=pad) if self.nd == 1 else Conv2d(name, a, b, rng)
 
         self.c1 = [conv("e1a", 1, f), conv("e1b", f, f)]
         self.c2 = [conv("e2a", f, 2 * f), conv("e2b", 2 * f, 2 * f)]
@@ -200,29 +228,48 @@ class UNet1d(Model):
     def gemm_layers(self):
         return [*self.c1, *self.c2, *self.c3, self.u2, *self.d2, self.u1, *self.d1, self.head]
 
+    def epilogue(self, name):
+        if name == "head":
+            return ("bias", "scale")
+        return ("bias", "gelu") + ((f"pool{self.nd}",) if name in ("e1b", "e2b") else ())
+
     def _block(self, convs, x, ctx, tape):
         for c in convs:
             x, d = gelu(c.forward(x, ctx))
             tape.append((c, d))
         return x
 
-    @staticmethod
-    def _pool(x):
-        B, n, c = x.shape
-        return x.reshape(B, n // 2, 2, c).mean(2)
+    def _pool(self, x):
+        if self.nd == 1:
+            B, n, c = x.shape
+            return x.reshape(B, n // 2, 2, c).mean(2)
+        B, n1, n2, c = x.shape
+        return x.reshape(B, n1 // 2, 2, n2 // 2, 2, c).mean((2, 4))
 
-    @staticmethod
-    def _pool_back(g):
-        return np.repeat(g, 2, axis=1) / 2
+    def _pool_back(self, g):
+        if self.nd == 1:
+            return np.repeat(g, 2, axis=1) / 2
+        return np.repeat(np.repeat(g, 2, axis=1), 2, axis=2) / 4
+
+    def _up(self, x):
+        for ax in range(1, 1 + self.nd):
+            x = np.repeat(x, 2, axis=ax)
+        return x
+
+    def _up_back(self, g):   # adjoint of the nearest upsampling: sum over each 2 (2x2) cell
+        if self.nd == 1:
+            return g.reshape(g.shape[0], -1, 2, g.shape[-1]).sum(2)
+        B, n1, n2, c = g.shape
+        return g.reshape(B, n1 // 2, 2, n2 // 2, 2, c).sum((2, 4))
 
     def forward(self, x, ctx: Ctx):
         t1, t2, t3, tu2, td2, tu1, td1 = [], [], [], [], [], [], []
         e1 = self._block(self.c1, x[..., None], ctx, t1)
         e2 = self._block(self.c2, self._pool(e1), ctx, t2)
         b = self._block(self.c3, self._pool(e2), ctx, t3)
-        up = self._block([self.u2], np.repeat(b, 2, axis=1), ctx, tu2)
+        up = self._block([self.u2], self._up(b), ctx, tu2)
         d2 = self._block(self.d2, np.concatenate([up, e2], -1), ctx, td2)
-        up = self._block([self.u1], np.repeat(d2, 2, axis=1), ctx, tu1)
+        up = self._block([self.u1], self._up(d2), ctx, tu1)
         d1 = self._block(self.d1, np.concatenate([up, e1], -1), ctx, td1)
         self._tapes = (t1, t2, t3, tu2, td2, tu1, td1)
         y = self.head.forward(d1, ctx)[..., 0]
@@ -240,15 +287,16 @@ class UNet1d(Model):
         g = self.head.backward(self._out_back(g)[..., None])
         g = self._back(td1, g)                       # d(concat[up1, e1])
         g_e1 = g[..., f:]
-        g = self._back(tu1, g[..., :f])
-        g = g.reshape(g.shape[0], -1, 2, g.shape[-1]).sum(2)   # adjoint of repeat
+        g = self._up_back(self._back(tu1, g[..., :f]))
         g = self._back(td2, g)
         g_e2 = g[..., 2 * f:]
-        g = self._back(tu2, g[..., :2 * f])
-        g = g.reshape(g.shape[0], -1, 2, g.shape[-1]).sum(2)
+        g = self._up_back(self._back(tu2, g[..., :2 * f]))
         g = self._back(t3, g)
         g = self._back(t2, self._pool_back(g) + g_e2)
         self._back(t1, self._pool_back(g) + g_e1)
+
+
+UNet1d = UNet   # the 1D name used before the 2D variant existed
 
 
 def build(arch: str, shape, width: int, modes: int = 16, seed: int = 0) -> Model:
@@ -257,7 +305,5 @@ def build(arch: str, shape, width: int, modes: int = 16, seed: int = 0) -> Model
         m = min(modes, min(shape) // 2 - 1)   # no Nyquist bin; coarse grids keep fewer modes
         return FNO(shape, width=width, modes=m, seed=seed)
     if arch == "unet":
-        if len(shape) != 1:
-            raise ValueError("the UNet is 1D only (2D is left open)")
-        return UNet1d(shape, width=width, seed=seed)
+        return UNet(shape, width=width, seed=seed, pad="circular" if len(shape) == 1 else "zero")
     raise ValueError(f"unknown architecture {arch!r} (fno, unet)")

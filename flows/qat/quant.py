@@ -110,12 +110,26 @@ def fake_weight(w: np.ndarray, bits: int, reduce_axes: tuple[int, ...]) -> np.nd
 
 
 # --------------------------------------------------------------------------------- activations
+class RangeParam:
+    """A learned range bound: the same interface as ``layers.Param`` (value, grad) plus an lr scale."""
+
+    def __init__(self, v: float, lr_scale: float):
+        self.value = np.array(v, np.float32)
+        self.grad = np.zeros((), np.float32)
+        self.lr_scale = lr_scale
+
+
 class ActQuant:
-    """Asymmetric per-tensor activation quantizer with an EMA range.
+    """Asymmetric per-tensor activation quantizer with an EMA range, optionally learned.
 
     ``bits`` None disables it (identity). State: ``lo``/``hi``, the EMA of
     the batch min/max (momentum ``m``: new = m*old + (1-m)*batch). The range
     always contains 0 so that zero (padding) is exact.
+
+    Learned ranges (:meth:`learn_ranges`, off by default): after calibration the
+    EMA stops and ``lo``/``hi`` become parameters trained with the weights
+    (PACT-style STE: the gradient of an output clipped at ``hi`` (``lo``) flows to
+    ``hi`` (``lo``); in-range elements pass theirs to the input as before).
     """
 
     def __init__(self, momentum: float = 0.9):
@@ -123,9 +137,38 @@ class ActQuant:
         self.momentum = momentum
         self.lo: float | None = None
         self.hi: float | None = None
+        self.learn = False
+        self.p_lo = self.p_hi = None
+        self._side = None
 
     def reset(self) -> None:
         self.lo = self.hi = None
+        self.learn = False
+        self.p_lo = self.p_hi = None
+
+    def learn_ranges(self, lr_scale: float = 30.0) -> dict:
+        """Turn the calibrated range into two trainable parameters; returns them by name."""
+        if self.bits is None or self.lo is None:
+            return {}
+        self.learn = True
+        self.p_lo, self.p_hi = RangeParam(min(self.lo, 0.0), lr_scale), RangeParam(max(self.hi, 0.0), lr_scale)
+        return {"lo": self.p_lo, "hi": self.p_hi}
+
+    def _sync(self) -> None:
+        if self.learn:   # keep 0 inside the range (padding stays exact)
+            self.lo = min(float(self.p_lo.value), 0.0)
+            self.hi = max(float(self.p_hi.value), 0.0)
+
+    def _track(self, q, n, training) -> None:
+        if self.learn and training:
+            self._side = np.sign(q - np.clip(q, 0, n)).astype(np.int8)   # +1 above hi, -1 below lo
+
+    def range_grad(self, g: np.ndarray) -> None:
+        """Accumulate the gradients of the bounds from the gradient at the quantizer output."""
+        if self.learn and self._side is not None:
+            self.p_hi.grad += np.float32(np.sum(g[self._side > 0]))
+            self.p_lo.grad += np.float32(np.sum(g[self._side < 0]))
+            self._side = None
 
     def observe(self, x: np.ndarray) -> None:
         lo, hi = float(x.min()), float(x.max())
@@ -138,6 +181,7 @@ class ActQuant:
 
     def qparams(self) -> tuple[float, int, int]:
         """(scale, zero point, largest code); codes live in [0, 2^b - 1]."""
+        self._sync()
         if self.lo is None:
             raise RuntimeError("activation quantizer used before calibration (run a PTQ pass first)")
         n = 2 ** self.bits - 1
@@ -150,11 +194,12 @@ class ActQuant:
         """(dequantized x, STE mask or None)."""
         if self.bits is None:
             return x, None
-        if training:   # ranges move only in training/calibration; evaluation needs them set
+        if training and not self.learn:   # ranges move only in training/calibration
             self.observe(x)
         s, z, n = self.qparams()
         q = np.round(x / s) + z
         mask = (q >= 0) & (q <= n)
+        self._track(q, n, training)
         return ((np.clip(q, 0, n) - z) * s).astype(x.dtype), mask
 
     def fake_codes(self, x: np.ndarray, training: bool) -> tuple[np.ndarray, float, np.ndarray]:
@@ -164,11 +209,12 @@ class ActQuant:
         product afterwards, the same association as the integer model, so both
         agree bit for bit in float64 (no rounding tie can flip between them).
         """
-        if training:   # ranges move only in training/calibration; evaluation needs them set
+        if training and not self.learn:   # ranges move only in training/calibration
             self.observe(x)
         s, z, n = self.qparams()
         q = np.round(x / s) + z
         mask = (q >= 0) & (q <= n)
+        self._track(q, n, training)
         return (np.clip(q, 0, n) - z).astype(x.dtype), s, mask
 
     def codes(self, x: np.ndarray) -> tuple[np.ndarray, float]:
@@ -177,6 +223,7 @@ class ActQuant:
         return (np.clip(np.round(x / s) + z, 0, n) - z).astype(np.int64), s
 
     def state(self) -> dict:
+        self._sync()
         return {"lo": self.lo, "hi": self.hi}
 
     def load(self, st: dict) -> None:

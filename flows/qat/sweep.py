@@ -33,25 +33,28 @@ from .quant import SCENARIOS, policy
 
 @dataclass
 class SweepConfig:
-    """One study. Defaults are sized for about 30 min on 2 cores (see docs/qat-study.md)."""
+    """One study. The presets are sized so that Burgers + Darcy, FNO + UNet, fit 30 min on the
+    shared 2-core machine (docs/qat-study.md, "Departures")."""
 
     pde: str = "burgers"
     eps: float = 0.1                       # Burgers only
-    n_train: int = 512
-    n_test: int = 128
+    n_train: int = 256
+    n_test: int = 64
     resolutions: tuple = (256, 128, 64)
     archs: dict = field(default_factory=lambda: {"fno": (16, 32), "unet": (8, 16)})
     modes: int = 16
     scenarios: tuple = tuple(SCENARIOS)
-    fp_epochs: int = 30
+    fp_epochs: int = 20
     fp_lr: float = 3e-3
     fp_lr_final: float = 3e-4
-    qat_epochs: int = 10
+    qat_epochs: int = 4
     qat_lr_factor: float = 0.2             # QAT lr = factor x final FP lr (spec: 0.1-0.3)
     batch: int = 32
     head16: bool = True
+    learn_ranges: bool = False             # train the activation ranges in QAT (PACT-style), else EMA
     head_ablation: tuple = ("w8a8", "w4a8", "w4a4")   # re-run without the head switch, largest point
     n_int: int = 16                        # test samples also run through the integer model
+    n_int_smx: int = 4                     # ... for SMX scenarios (golden SMX GEMMs are slow in Python)
     seed: int = 0
 
     @staticmethod
@@ -59,14 +62,14 @@ class SweepConfig:
         if pde == "burgers":
             c = SweepConfig()
         elif pde == "darcy":
-            c = SweepConfig(pde="darcy", n_train=192, n_test=64, resolutions=(32, 16),
-                            archs={"fno": (16,)}, modes=8, head_ablation=())
+            c = SweepConfig(pde="darcy", n_train=128, n_test=32, resolutions=(32, 16),
+                            archs={"fno": (16,), "unet": (8,)}, modes=8, head_ablation=())
         else:
             raise ValueError(f"unknown PDE {pde!r} (burgers, darcy)")
         if tiny:
             c = replace(c, n_train=32, n_test=8, resolutions=c.resolutions[-1:], fp_epochs=2, qat_epochs=1,
                         archs={k: (4,) for k in c.archs}, modes=4, head_ablation=c.head_ablation[-1:],
-                        n_int=4, batch=16)
+                        n_int=4, n_int_smx=2, batch=16)
         return c
 
 
@@ -105,13 +108,16 @@ def read_records(out: Path) -> list[dict]:
     f = Path(out) / "results.jsonl"
     if not f.exists():
         return []
-    recs = []
+    recs, seen = [], set()
     for line in f.read_text().splitlines():
         if line.strip():
             try:
-                recs.append(json.loads(line))
+                r = json.loads(line)
             except json.JSONDecodeError:   # a line cut by a kill: that point is simply redone
-                pass
+                continue
+            if r.get("key") not in seen:   # two runs racing on one directory: keep the first record
+                seen.add(r.get("key"))
+                recs.append(r)
     return recs
 
 
@@ -201,13 +207,13 @@ def run_sweep(cfg: SweepConfig, out: str | Path, cache=None, progress=True, log=
             train.calibrate(model, xtr, batch=cfg.batch)
             rec_extra["nrmse_ptq"] = train.evaluate(model, xte, yte)[0]
             train.qat(model, xtr, ytr, cfg.qat_epochs, cfg.qat_lr_factor * cfg.fp_lr_final, cfg.batch,
-                      cfg.seed + 1, progress)
+                      cfg.seed + 1, progress, learn_ranges=cfg.learn_ranges)
         nr, pred = train.evaluate(model, xte, yte)
         nr_ref = train.nrmse(upsample(pred, ref_res, cfg.pde), y_ref)
-        ni = min(cfg.n_int, len(xte))
+        ni = min(cfg.n_int_smx if SCENARIOS[scn][0] == "smx" else cfg.n_int, len(xte))
         ichk = _int_check(model, xte[:ni], yte[:ni])
         gemms = model.gemm_list(shape)
-        pc = cost.pinta_cost(gemms)
+        pc = cost.pinta_cost(model, shape, cache=data.cache_dir(cache))
         q = policy(scn, "hidden", h16)
         rec = {
             "key": point_key(cfg.pde, arch, res, w, scn, h16), "pde": cfg.pde, "arch": arch, "res": res,
@@ -216,8 +222,9 @@ def run_sweep(cfg: SweepConfig, out: str | Path, cache=None, progress=True, log=
             "quantized": scn != "fp32", "nrmse": nr, "nrmse_ref": nr_ref,
             "nrmse_ptq": rec_extra.get("nrmse_ptq"), **ichk, "macs": cost.macs(gemms), "bops": cost.bops(gemms),
             "n_gemms": len(gemms), "n_params": int(sum(p.value.size for p in model.params().values())),
-            "pinta_cycles": None if pc is None else pc["cycles"],        # HOOK: simulator
-            "pinta_energy_j": None if pc is None else pc["energy_j"],    # HOOK: simulator
+            "pinta_cycles": pc["cycles"], "pinta_energy_j": pc["energy_j"],
+            "pinta_energy_onchip_j": pc["energy_onchip_j"], "pinta_energy_dram_j": pc["energy_dram_j"],
+            "pinta_macs_padded": sum(pc["macs"].values()),
             "fp_train_seconds": fp_seconds if scn == cfg.scenarios[0] else 0.0,
             "seconds": time.time() - t0,
         }
@@ -244,7 +251,8 @@ def pareto(points: list[tuple[float, float]]) -> list[int]:
 CSV_COLS = ["pde", "arch", "res", "width", "modes", "scenario", "head16", "kind", "w_bits", "a_bits",
             "nrmse", "nrmse_ref", "nrmse_ptq", "nrmse_int", "nrmse_fake_subset", "int_vs_fake_max_abs", "out_lsb",
             "macs", "bops",
-            "n_params", "pinta_cycles", "pinta_energy_j", "seconds", "fp_train_seconds"]
+            "n_params", "pinta_cycles", "pinta_energy_j", "pinta_energy_onchip_j", "pinta_energy_dram_j",
+            "pinta_macs_padded", "seconds", "fp_train_seconds"]
 
 
 def write_report(out: str | Path, cfg: SweepConfig | None = None) -> dict:
@@ -257,27 +265,30 @@ def write_report(out: str | Path, cfg: SweepConfig | None = None) -> dict:
         f.write(",".join(CSV_COLS) + "\n")
         for r in recs:
             f.write(",".join("" if r.get(c) is None else str(r.get(c)) for c in CSV_COLS) + "\n")
-    summary = {"sweep_seconds_total": sum(r["seconds"] for r in recs), "n_points": len(recs), "fronts": {}}
+    summary = {"sweep_seconds_total": sum(r["seconds"] for r in recs), "n_points": len(recs), "fronts": {},
+               "rankings": {}}
     groups: dict = {}
     for r in recs:
         if r["head16"] or not any(x["head16"] for x in recs):
             groups.setdefault((r["pde"], r["arch"]), []).append(r)
     for (pde, arch), rs in groups.items():
-        pts = [(r["bops"], r["nrmse_ref"]) for r in rs]
-        fr = pareto(pts)
-        front = [{k: rs[i][k] for k in ("res", "width", "scenario", "bops", "nrmse_ref")} for i in fr]
-        nq = sum(rs[i]["quantized"] for i in fr)
-        summary["fronts"][f"{pde}/{arch}"] = {
-            "front": front, "n_front": len(fr), "n_quantized_on_front": nq,
-            "fp32_only_front_point": [f for f in front if f["scenario"] == "fp32"],
-            "claim_front_mostly_quantized": nq >= len(fr) / 2,
-        }
-        _plot(out / f"pareto_{pde}_{arch}_bops.png", rs, fr, pde, arch, "bops", "BOPs per inference")
-        # HOOK: nRMSE vs PINTA cycles / energy, once cost.pinta_cost returns numbers.
+        for key, label in METRICS.items():
+            if any(r.get(key) is None for r in rs):
+                continue
+            fr = pareto([(r[key], r["nrmse_ref"]) for r in rs])
+            front = [{k: rs[i].get(k) for k in ("res", "width", "scenario", key, "nrmse_ref")} for i in fr]
+            nq = sum(rs[i]["quantized"] for i in fr)
+            summary["fronts"].setdefault(key, {})[f"{pde}/{arch}"] = {
+                "front": front, "n_front": len(fr), "n_quantized_on_front": nq,
+                "fp32_on_front": [f for f in front if f["scenario"] == "fp32"],
+                "claim_front_mostly_quantized": nq >= len(fr) / 2,
+            }
+            tag = {"bops": "bops", "pinta_cycles": "cycles", "pinta_energy_j": "energy",
+                   "pinta_energy_onchip_j": "energy_onchip"}[key]
+            _plot(out / f"pareto_{pde}_{arch}_{tag}.png", rs, fr, pde, arch, key, label)
         if all(r.get("pinta_cycles") is not None for r in rs):
-            _plot(out / f"pareto_{pde}_{arch}_cycles.png", rs,
-                  pareto([(r["pinta_cycles"], r["nrmse_ref"]) for r in rs]), pde, arch, "pinta_cycles",
-                  "PINTA cycles per inference")
+            summary["rankings"][f"{pde}/{arch}"] = {
+                m: ranking_disagreements(rs, "bops", m) for m in ("pinta_cycles", "pinta_energy_j")}
     abl = [r for r in recs if not r["head16"]]
     if abl:
         summary["head_ablation"] = []
@@ -289,6 +300,68 @@ def write_report(out: str | Path, cfg: SweepConfig | None = None) -> dict:
     return summary
 
 
+METRICS = {"bops": "BOPs per inference", "pinta_cycles": "PINTA cycles per inference",
+           "pinta_energy_j": "PINTA energy per inference (J, DRAM included)",
+           "pinta_energy_onchip_j": "PINTA on-chip energy per inference (J)"}
+
+
+def kendall_tau(x, y) -> float:
+    """Kendall's tau-b of two sequences (ties allowed)."""
+    n = len(x)
+    conc = disc = tx = ty = 0
+    for i in range(n):
+        for j in range(i + 1, n):
+            dx, dy = np.sign(x[i] - x[j]), np.sign(y[i] - y[j])
+            if dx == 0 and dy == 0:
+                continue
+            if dx == 0:
+                tx += 1
+            elif dy == 0:
+                ty += 1
+            elif dx == dy:
+                conc += 1
+            else:
+                disc += 1
+    den = np.sqrt((conc + disc + tx) * (conc + disc + ty))
+    return float((conc - disc) / den) if den else float("nan")
+
+
+def ranking_disagreements(rs: list[dict], a: str, b: str, tie_rel: float = 0.01) -> dict:
+    """Where ordering the points by metric ``a`` (BOPs) and by ``b`` (a PINTA cost) disagree.
+
+    A pair is *reversed* when a says strictly cheaper and b strictly dearer (beyond
+    ``tie_rel``), and *collapsed* when a differs by more than 1.5x but b ties
+    within ``tie_rel``. Returns Kendall's tau, the counts, and both kinds of pair
+    aggregated by scenario pair (same resolution and width only, the clean comparison),
+    plus the number of reversed pairs across configurations.
+    """
+    xa = [r[a] for r in rs]
+    xb = [r[b] for r in rs]
+    rev, col = {}, {}
+    n_rev = n_col = n_rev_cross = 0
+    for i, ri in enumerate(rs):
+        for j, rj in enumerate(rs):
+            if i == j or not xa[i] < xa[j]:
+                continue
+            same = (ri["res"], ri["width"]) == (rj["res"], rj["width"])
+            rel = (xb[i] - xb[j]) / max(abs(xb[j]), 1e-300)
+            if rel > tie_rel:
+                n_rev += 1
+                if same:
+                    k = f"{ri['scenario']} < {rj['scenario']}"
+                    rev[k] = rev.get(k, 0) + 1
+                else:
+                    n_rev_cross += 1
+            elif abs(rel) <= tie_rel and xa[j] > 1.5 * xa[i] and same:
+                n_col += 1
+                k = f"{ri['scenario']} < {rj['scenario']}"
+                col[k] = col.get(k, 0) + 1
+    return {"kendall_tau": kendall_tau(xa, xb), "n_points": len(rs), "n_reversed_pairs": n_rev,
+            "n_reversed_pairs_across_configs": n_rev_cross,
+            "reversed_same_config": dict(sorted(rev.items(), key=lambda kv: -kv[1])),
+            "n_collapsed_pairs": n_col, "collapsed_same_config": dict(sorted(col.items(), key=lambda kv: -kv[1]))}
+
+
 def markdown_table(recs: list[dict], key: str = "nrmse_ref") -> str:
     """A markdown table: one row per (pde, arch, res, width), one column per scenario (head16 points)."""
     scns = [s for s in SCENARIOS if any(r["scenario"] == s for r in recs)]
@@ -298,8 +371,62 @@ def markdown_table(recs: list[dict], key: str = "nrmse_ref") -> str:
             rows.setdefault((r["pde"], r["arch"], r["res"], r["width"]), {})[r["scenario"]] = r[key]
     lines = ["| pde | arch | N | width | " + " | ".join(scns) + " |", "|" + "---|" * (4 + len(scns))]
     for (pde, arch, res, w), v in sorted(rows.items(), key=lambda kv: (kv[0][0], kv[0][1], -kv[0][2], kv[0][3])):
-        cells = [f"{v[s]:.4f}" if s in v and v[s] is not None else "" for s in scns]
+        cells = [f"{v[s]:.4g}" if s in v and v[s] is not None else "" for s in scns]
         lines.append(f"| {pde} | {arch} | {res} | {w} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def findings_markdown(out: str | Path) -> str:
+    """The study's findings from ``<out>/summary.json`` and the records, as markdown (for the docs)."""
+    out = Path(out)
+    recs = [r for r in read_records(out) if r["head16"]]
+    summ = json.loads((out / "summary.json").read_text())
+    lines = []
+    for g in sorted({(r["pde"], r["arch"]) for r in recs}):
+        key = f"{g[0]}/{g[1]}"
+        lines.append(f"### {key}\n")
+        lines.append("| cost axis | front (scenario@N/width: nRMSE_ref) | quantized on front | fp32 on front |")
+        lines.append("|---|---|---|---|")
+        for m in METRICS:
+            f = summ["fronts"].get(m, {}).get(key)
+            if f is None:
+                continue
+            pts = ", ".join(f"{p['scenario']}@{p['res']}/w{p['width']}: {p['nrmse_ref']:.3g}" for p in f["front"])
+            fp = ", ".join(f"N={p['res']} w={p['width']}" for p in f["fp32_on_front"]) or "none"
+            lines.append(f"| {m} | {pts} | {f['n_quantized_on_front']}/{f['n_front']} | {fp} |")
+        rk = summ.get("rankings", {}).get(key)
+        if rk:
+            lines.append("")
+            for m, d in rk.items():
+                rev = "; ".join(f"{k} ({v}x)" for k, v in list(d["reversed_same_config"].items())[:6]) or "none"
+                col = "; ".join(f"{k} ({v}x)" for k, v in list(d["collapsed_same_config"].items())[:6]) or "none"
+                lines.append(f"- BOPs vs {m}: Kendall tau {d['kendall_tau']:.3f} over {d['n_points']} points; "
+                             f"{d['n_reversed_pairs']} reversed pairs ({d['n_reversed_pairs_across_configs']} across "
+                             f"configurations). Reversed at equal N/width (BOPs cheaper < dearer): {rev}. "
+                             f"Tied on PINTA though BOPs differ > 1.5x: {col}.")
+        big = max(((r["res"], r["width"]) for r in recs if (r["pde"], r["arch"]) == g))
+        rows = sorted((r for r in recs if (r["pde"], r["arch"]) == g and (r["res"], r["width"]) == big),
+                      key=lambda r: list(SCENARIOS).index(r["scenario"]))
+        if rows and rows[0].get("pinta_cycles") is not None:
+            ref = {k: next((r[k] for r in rows if r["scenario"] == "w8a8"), None)
+                   for k in ("bops", "pinta_cycles", "pinta_energy_j", "pinta_energy_onchip_j")}
+            lines.append(f"\nCost of one inference at N={big[0]}, width {big[1]} (relative to w8a8 in brackets):\n")
+            lines.append("| scenario | nRMSE_ref | BOPs | PINTA cycles | energy (uJ) | on-chip (uJ) | DRAM share |")
+            lines.append("|---|---|---|---|---|---|---|")
+            for r in rows:
+                def rel(k):
+                    return f"{r[k] / ref[k]:.2f}" if ref[k] else "-"
+                lines.append(
+                    f"| {r['scenario']} | {r['nrmse_ref']:.4g} | {r['bops']:.3g} ({rel('bops')}) | "
+                    f"{r['pinta_cycles']:.4g} ({rel('pinta_cycles')}) | {r['pinta_energy_j'] * 1e6:.4g} "
+                    f"({rel('pinta_energy_j')}) | {r['pinta_energy_onchip_j'] * 1e6:.4g} ({rel('pinta_energy_onchip_j')}) | "
+                    f"{r['pinta_energy_dram_j'] / r['pinta_energy_j']:.2f} |")
+        lines.append("")
+    if summ.get("head_ablation"):
+        lines.append("Head switch ablation (nRMSE at the model's grid, head at 16 bits vs at the scenario's bits):\n")
+        for h in summ["head_ablation"]:
+            lines.append(f"- {h['point']}: 16-bit head {h['nrmse_head16']:.4g}, scenario-width head {h['nrmse_head8']:.4g}")
+    lines.append(f"\nPoints: {summ['n_points']}; sum of per-point times {summ['sweep_seconds_total']:.0f} s.")
     return "\n".join(lines)
 
 
@@ -336,11 +463,17 @@ def _plot(path, rs, front, pde, arch, xkey, xlabel):
     ax.scatter([], [], s=110, facecolors="none", edgecolors="k", label="front: fp32")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    # plain "1e+06" tick labels: the default mathtext log labels cost seconds per figure
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0e}" if v > 0 else "0"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.2g}"))
+    ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:.2g}"))
     ax.set_xlabel(xlabel)
     ax.set_ylabel("nRMSE (at the finest resolution)")
     ax.set_title(f"{pde} / {arch}: accuracy vs cost")
     ax.legend(fontsize=7, ncol=2)
     ax.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.subplots_adjust(left=0.11, right=0.98, bottom=0.11, top=0.93)
+    fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -29,7 +29,8 @@ class Adam:
             g = p.grad
             self.m[k] = self.b1 * self.m[k] + (1 - self.b1) * g
             self.v[k] = self.b2 * self.v[k] + (1 - self.b2) * g * g
-            p.value -= (self.lr * (self.m[k] / c1) / (np.sqrt(self.v[k] / c2) + self.eps)).astype(p.value.dtype)
+            lr = self.lr * getattr(p, "lr_scale", 1.0)
+            p.value -= (lr * (self.m[k] / c1) / (np.sqrt(self.v[k] / c2) + self.eps)).astype(p.value.dtype)
 
 
 def nrmse(pred: np.ndarray, true: np.ndarray) -> float:
@@ -41,7 +42,7 @@ def nrmse(pred: np.ndarray, true: np.ndarray) -> float:
 def _epochs(model: Model, x, y, epochs, lr0, lr1, engine, batch, seed, desc, progress):
     """Adam over ``epochs`` with a cosine learning rate from lr0 to lr1; returns the last epoch's loss."""
     rng = np.random.default_rng(seed)
-    opt = Adam(model.params(), lr0)
+    opt = Adam(model.params() | model.range_params(), lr0)
     n = len(x)
     steps = epochs * (-(-n // batch))
     t = 0
@@ -81,8 +82,11 @@ def calibrate(model: Model, x, batches=8, batch=32):
         model.forward(x[i * batch:(i + 1) * batch], Ctx("fake", training=True))
 
 
-def qat(model: Model, x, y, epochs=10, lr=6e-5, batch=32, seed=1, progress=True):
-    """QAT fine-tuning at a constant-then-cosine lr (lr -> lr/10); ranges keep tracking by EMA."""
+def qat(model: Model, x, y, epochs=10, lr=6e-5, batch=32, seed=1, progress=True, learn_ranges=False):
+    """QAT fine-tuning at a cosine lr (lr -> lr/10); activation ranges keep tracking by EMA, or,
+    with ``learn_ranges``, are trained from the calibrated values (ActQuant.learn_ranges)."""
+    if learn_ranges:
+        model.learn_ranges()
     return _epochs(model, x, y, epochs, lr, lr / 10, "fake", batch, seed, f"qat {model.scenario}", progress)
 
 

@@ -101,3 +101,46 @@ def test_quantized_gradients_follow_float_and_diffquant_matters(name, tt_rank):
         res[dq] = _cosines(gq, gf)
     assert min(res[True]) > 0.98  # DiffQuant: INT8/INT12 gradients point where the float64 ones do
     assert np.mean(res[True]) > np.mean(res[False])  # plain quantization of x±δ loses the SE signal
+
+
+def _spread(rng, shape, binades):
+    """Gaussian rows scaled by 2^-U{0..binades}: exponent spread along the reduction forces smx.py's slow path."""
+    return rng.standard_normal(shape) * np.exp2(-rng.integers(0, binades + 1, (shape[0], 1)))
+
+
+@pytest.mark.parametrize("m, k, n, bits", [(40, 96, 36, (8, 8)), (24, 300, 20, (12, 8)), (8, 9000, 12, (8, 12))])
+def test_fast_exact_gemms_equal_smx_bit_for_bit(m, k, n, bits):
+    from pinta.golden.quantized_training import exact_matmul, exact_matmul_fp32
+    from pinta.golden.smx import smx_matmul, smx_matmul_fp32, smx_quantize
+
+    rng = np.random.default_rng(m + k)
+    at = smx_quantize(_spread(rng, (k, m), 30), bits[0])  # stored (K, M), used transposed like Xᵀ·dY
+    b = smx_quantize(_spread(rng, (k, n), 30), bits[1])
+    ref = smx_matmul_fp32(at, b, transpose_a=True)
+    assert ref.tobytes() == exact_matmul_fp32(at, b, transpose_a=True).tobytes()
+    if k <= 8192:
+        a = smx_quantize(_spread(rng, (m, k), 30), bits[0])
+        assert smx_matmul(a, b).to_float().tobytes() == exact_matmul(a, b).tobytes()
+
+
+@pytest.mark.parametrize("name, tt_rank, kw", [("poisson2d", 2, {}), ("poisson2d", 2, {"tt_method": "sequential"}),
+                                               ("heat100d", None, {}), ("hjb20d", 2, {"diffquant": False})])
+def test_fast_quantized_engine_equals_the_smx_reference(name, tt_rank, kw, monkeypatch):
+    """The speed-ups (fast exact GEMMs, dX-only TT backward) change no bit of the loss or the gradients."""
+    import pinta.golden.quantized_training as Q
+
+    slow_calls = []
+    real = Q._slow_blocks
+    monkeypatch.setattr(Q, "_slow_blocks", lambda *a: slow_calls.append(1) or real(*a))
+    tr = _small_trainer(name, tt_rank, pairs=64, n_interior=8)
+    batch = tr.sample_batch()
+    out = []
+    for fast in (True, False):
+        qe = QuantizedEngine(tr.pde, tr.net, seed=5, fast=fast, **kw)
+        delta = qe.deltas(None, 8, 0)
+        out.append(qe.loss_and_grads(batch, delta))
+    (la, ta, ga), (lb, tb, gb) = out
+    assert la == lb and ta == tb
+    assert all(x.tobytes() == y.tobytes() for x, y in zip(ga, gb))
+    if tt_rank:  # the TT weight-gradient GEMMs of these runs do take the exact slow path
+        assert slow_calls

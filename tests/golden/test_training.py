@@ -1,8 +1,6 @@
 """Training loop: loss goes down, determinism, bit-identical resume, metrics, CLI."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -137,16 +135,24 @@ def test_user_pde_trains_with_the_generic_residual_gradient():
     assert tr.evals[-1]["rel_l2"] < before
 
 
-def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "pinta.cli", *args], capture_output=True, text=True)
+def run_cli(capsys, *args):
+    """(exit code, stderr) of ``pinta *args`` in this process (argparse errors exit via SystemExit)."""
+    try:
+        code = main(list(args))
+    except SystemExit as e:
+        code = e.code
+    return code, capsys.readouterr().err
 
 
-def test_cli_errors_are_one_line():
-    for args, needle in [(["--pde", "wave"], "poisson2d"), (["--backend", "sim"], "not yet available"),
-                         (["--mode", "int4"], "float")]:
-        r = run_cli("train", "--out", "/tmp/never", *args)
-        assert r.returncode == 2 and needle in r.stderr and "Traceback" not in r.stderr
-        assert len(r.stderr.strip().splitlines()) <= 2  # the error, plus argparse's usage hint
+@pytest.mark.parametrize("args, needle", [(["--pde", "wave"], "'poisson2d', 'hjb20d', 'heat100d'"),
+                                          (["--backend", "rtl"], "not yet available"), (["--bogus"], "unrecognized"),
+                                          (["--mode", "int4"], "'float', 'quantized'"), (["--pairs", "0"], "pairs (K)"),
+                                          (["--net", "tt", "--tt-rank", "0"], "tt_rank")])
+def test_cli_errors_are_one_line(tmp_path, capsys, args, needle):
+    code, err = run_cli(capsys, "train", "--out", str(tmp_path / "never"), "--iters", "1", *args)
+    assert code == 2 and needle in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) <= 2  # the error, plus argparse's usage hint after a bad flag
+    assert not (tmp_path / "never" / "checkpoint.npz").exists()
 
 
 def test_cli_train_and_resume(tmp_path, capsys):
@@ -171,3 +177,52 @@ def test_full_run_reaches_the_anchor(tmp_path, name, mode, tt_rank):
     tr = Trainer(TrainConfig(pde=name, mode=mode, tt_rank=tt_rank, iters=1000, eval_every=1000), tmp_path)
     s = tr.run(progress=False)
     assert s["rel_l2"] <= 1.5 * ANCHOR[name]
+
+
+def test_quantized_deltas_come_from_the_on_chip_generator():
+    from pinta.golden.rng import normal
+
+    tr = make(mode="quantized", tt_rank=None, iters=2, seed=7)
+    p = tr.pde
+    d = tr.engine.deltas(tr.rng_delta, p.n_interior, 5)
+    z = normal(7, 5, 0, p.n_interior * p.pairs * p.dim)
+    assert d.dtype == np.float32 and d.shape == (p.n_interior, p.pairs, p.dim)
+    assert d.tobytes() == (z * np.float32(p.sigma)).reshape(d.shape).tobytes()
+    # Keyed by (seed, iteration) only: the host generator's state does not enter.
+    assert tr.engine.deltas(None, p.n_interior, 5).tobytes() == d.tobytes()
+
+
+def test_trainer_accepts_another_engine(tmp_path):
+    """An engine_factory replaces the golden engine; a wrapper that delegates must give the same bits."""
+    from pinta.golden.training import default_engine
+
+    calls = []
+
+    class Wrapped:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def deltas(self, rng, B, iteration):
+            return self.inner.deltas(rng, B, iteration)
+
+        def loss_and_grads(self, batch, delta):
+            calls.append(len(batch.interior))
+            return self.inner.loss_and_grads(batch, delta)
+
+        def predict(self, x):
+            return self.inner.predict(x)
+
+        def make_optimizer(self, params):
+            return self.inner.make_optimizer(params)
+
+    factory = lambda cfg, pde, net: Wrapped(default_engine(cfg, pde, net))  # noqa: E731
+    ref = make(mode="quantized", tt_rank=2, iters=4, eval_every=4)
+    ref.run(progress=False)
+    cfg = TrainConfig(pde="poisson2d", mode="quantized", tt_rank=2, iters=4, eval_every=4, ckpt_every=2, n_test=500)
+    alt = Trainer(cfg, tmp_path / "alt", pde=tiny_pde(), engine_factory=factory)
+    alt.run(progress=False, stop_after=2)
+    alt = Trainer.resume(tmp_path / "alt", pde=tiny_pde(), engine_factory=factory)
+    alt.run(progress=False)
+    assert len(calls) == 4
+    assert all(x.tobytes() == y.tobytes() for x, y in zip(_params(ref), _params(alt)))
+    assert ref.evals == alt.evals

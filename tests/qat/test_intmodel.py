@@ -20,7 +20,7 @@ def _model(arch, shape, scn, head16, seed=0):
     return m, x
 
 
-@pytest.mark.parametrize("arch,shape", [("fno", (32,)), ("unet", (32,)), ("fno", (16, 16))])
+@pytest.mark.parametrize("arch,shape", [("fno", (32,)), ("unet", (32,)), ("fno", (16, 16)), ("unet", (8, 8))])
 @pytest.mark.parametrize("scn", [s for s in SCENARIOS if s != "fp32"])
 def test_integer_model_within_one_output_lsb(arch, shape, scn):
     if SCENARIOS[scn][0] == "smx" and golden_smx() is None:

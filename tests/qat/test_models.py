@@ -43,7 +43,7 @@ def _grad_check(m, shape, ctx_factory, n_checks=3, seed=0):
             assert abs(fd - g[idx]) <= 1e-4 * scale + 1e-7, (name, idx, fd, g[idx])
 
 
-@pytest.mark.parametrize("arch,shape", [("fno", (16,)), ("fno", (12, 10)), ("unet", (16,))])
+@pytest.mark.parametrize("arch,shape", [("fno", (16,)), ("fno", (12, 10)), ("unet", (16,)), ("unet", (8, 12))])
 def test_float_gradients(arch, shape):
     m = _as64(build(arch, shape, 6, modes=3, seed=1))
     _grad_check(m, shape, lambda: Ctx("float"))

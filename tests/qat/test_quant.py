@@ -73,3 +73,24 @@ def test_policy_head_switch_and_smx_pairs():
     assert quant.policy("fp32", "hidden").kind == "float"
     with pytest.raises(ValueError, match="unknown scenario"):
         quant.policy("w2a2", "hidden")
+
+
+def test_learned_activation_ranges_train_with_the_weights():
+    from pinta.flows.qat import train
+    from pinta.flows.qat.models import build
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((24, 32)).astype(np.float32)
+    y = np.roll(x, 3, axis=1) ** 2
+    m = build("fno", (32,), 6, modes=4)
+    m.y_scale = float(np.sqrt(np.mean(y ** 2)))
+    m.set_scenario("w4a4")
+    train.calibrate(m, x, batch=8)
+    ema = {k: (q.lo, q.hi) for k, q in m.quantizers().items() if q.bits}
+    assert m.range_params() == {}                       # off by default: EMA ranges
+    train.qat(m, x, y, epochs=3, lr=1e-3, batch=8, progress=False, learn_ranges=True)
+    rp = m.range_params()
+    assert len(rp) == 2 * len(ema)                      # lo and hi of every active quantizer
+    moved = [k for k, q in m.quantizers().items() if q.bits and (q.lo, q.hi) != ema[k]]
+    assert moved                                        # the bounds were trained
+    assert all(q.lo <= 0.0 <= q.hi for q in m.quantizers().values() if q.bits)
+    assert np.isfinite(train.evaluate(m, x, y)[0])

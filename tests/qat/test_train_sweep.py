@@ -38,13 +38,19 @@ def test_tiny_sweep_end_to_end(tmp_path):
         assert np.isfinite(r["nrmse"]) and r["bops"] > 0
         if r["out_lsb"] is not None:                 # integer model within one output LSB
             assert r["int_vs_fake_max_abs"] <= r["out_lsb"]
-        assert r["pinta_cycles"] is None             # the simulator hook is not faked
+        assert r["pinta_cycles"] > 0 and r["pinta_energy_j"] > r["pinta_energy_onchip_j"] > 0
     by = {(r["arch"], r["scenario"], r["head16"]): r for r in recs}
     assert by[("fno", "fp32", True)]["bops"] > by[("fno", "w8a8", True)]["bops"] > by[("fno", "w4a4", True)]["bops"]
-    for f in ("results.csv", "summary.json", "pareto_burgers_fno_bops.png", "pareto_burgers_unet_bops.png"):
+    for arch in ("fno", "unet"):   # the simulator sees the precision modes
+        c = {s: by[(arch, s, True)]["pinta_cycles"] for s in ("fp32", "w8a8", "smx8", "smx4")}
+        assert c["fp32"] > c["w8a8"] > c["smx8"] > c["smx4"], c
+    for f in ["results.csv", "summary.json"] + [f"pareto_burgers_{a}_{m}.png" for a in ("fno", "unet")
+                                                 for m in ("bops", "cycles", "energy", "energy_onchip")]:
         assert (out / f).stat().st_size > 0
     summ = json.loads((out / "summary.json").read_text())
-    assert set(summ["fronts"]) == {"burgers/fno", "burgers/unet"}
+    assert set(summ["fronts"]) == {"bops", "pinta_cycles", "pinta_energy_j", "pinta_energy_onchip_j"}
+    assert set(summ["fronts"]["pinta_cycles"]) == {"burgers/fno", "burgers/unet"}
+    assert set(summ["rankings"]["burgers/fno"]) == {"pinta_cycles", "pinta_energy_j"}
     # resumable: a rerun finds every point done and appends nothing
     assert main(args) == 0
     assert len((out / "results.jsonl").read_text().splitlines()) == n_expected
@@ -53,7 +59,7 @@ def test_tiny_sweep_end_to_end(tmp_path):
 def test_cli_user_errors(capsys):
     assert main(["qat", "sweep", "--tiny", "--scenarios", "w2a2"]) == 2
     assert "unknown scenario" in capsys.readouterr().err
-    assert main(["qat", "sweep", "--pde", "darcy", "--archs", "unet"]) == 2
+    assert main(["qat", "sweep", "--pde", "darcy", "--archs", "transformer"]) == 2
     assert main(["qat", "report", "--out", "/nonexistent/qat"]) == 2
 
 
@@ -63,5 +69,8 @@ def test_cli_data_and_gemms(tmp_path, capsys):
     assert main(["qat", "gemms", "--arch", "fno", "--res", "64", "--width", "8", "--modes", "6"]) == 0
     out = capsys.readouterr().out
     assert "spec0.dft_y" in out and "BOPs" in out
-    assert main(["qat", "gemms", "--arch", "unet", "--dim", "2", "--res", "16"]) == 2
+    assert main(["qat", "gemms", "--arch", "unet", "--dim", "2", "--res", "18"]) == 2   # sides must divide by 4
+    capsys.readouterr()
+    assert main(["qat", "gemms", "--arch", "unet", "--dim", "2", "--res", "16", "--width", "4"]) == 0
+    assert "e1a" in capsys.readouterr().out
     assert main(["qat", "sweep", "--pde", "darcy", "--eps", "0.01", "--tiny"]) == 2

@@ -1,0 +1,183 @@
+"""``pinta bench sim-training``: a training iteration on the simulator against the golden quantized engine.
+
+For each PDE it builds the golden quantized trainer and the sim trainer with
+the same seed and sizes, runs the same iterations on both (alternately, so
+load from other processes hits both alike), checks that the weights stay
+bit-identical, and prints: simulated cycles per iteration (and the time at
+the config's clock), host wall time per simulated iteration, the golden
+engine's time per iteration, and their ratio (the simulator's overhead).
+
+Sizes: ``small`` (hidden 16,16,16; 8 points, K = 8; TT rank 2) runs in
+seconds; ``medium`` (hidden 64,64,64, the PDE's batch, K = 64; TT rank 2);
+``full`` uses the PDE's own batch, K, hidden widths and TT rank. When a size does not fit the chip config's buffers
+(the golden weight-gradient reduction chunk must be resident in one GEMM),
+``--grow-buffers`` doubles every buffer until it does and says so: the cycle
+count is then for that larger chip. Timing only prints; it never fails.
+"""
+
+from __future__ import annotations
+
+import time
+
+__all__ = ["measure_training", "register"]
+
+SIZES = ("small", "medium", "full")
+
+
+def _pde(name: str, size: str):
+    from pinta.golden.pde import BENCHMARKS, NetSpec
+
+    P = BENCHMARKS[name]
+    if size == "full":
+        return P().validate()
+    b, k, h = (8, 8, (16, 16, 16)) if size == "small" else (P.n_interior, 64, (64, 64, 64))
+    kw = {"n_interior": b, "pairs": k}
+    if P.n_boundary:
+        kw["n_boundary"] = min(b, P.n_boundary)
+    if P.n_initial:
+        kw["n_initial"] = min(b, P.n_initial)
+    p = P(**kw)
+    p.net = NetSpec(h, p.net.activation)
+    return p.validate()
+
+
+def _grown(cfg, factor: int):
+    from pinta.config import PintaConfig
+
+    d = cfg.to_dict()
+    d["buffers"] = {k: v * factor for k, v in d["buffers"].items()}
+    d["name"] = f"{cfg.name}-buffers-x{factor}"
+    return PintaConfig.from_dict(d)
+
+
+def measure_training(pde_name: str, size: str, chip, *, iters: int = 1, seed: int = 0, grow: bool = False,
+                     net: str = "dense") -> dict:
+    import numpy as np
+
+    from pinta.golden.training import Trainer, TrainConfig
+
+    from .compiler import CompileError
+    from .runner import SimTrainer
+
+    from pinta.golden.train_cli import DEFAULT_TT_RANK
+
+    rank = None if net == "dense" else (DEFAULT_TT_RANK[pde_name] if size == "full" else 2)
+    cfg = TrainConfig(pde=pde_name, mode="quantized", iters=max(iters, 1), seed=seed, tt_rank=rank)
+    factor, used = 1, chip
+    while True:
+        try:
+            t0 = time.process_time()
+            s = SimTrainer(cfg, None, pde=_pde(pde_name, size), sim_config=used)
+            compile_s = time.process_time() - t0
+            break
+        except CompileError as e:
+            if not grow or "fit" not in str(e) or factor >= 64:
+                return {"pde": pde_name, "size": size, "skipped": str(e)}
+            factor *= 2
+            used = _grown(chip, factor)
+    g = Trainer(cfg, None, pde=_pde(pde_name, size))
+    tg, ts, exact = [], [], True
+    for _ in range(iters):
+        t0 = time.process_time()
+        g.step()
+        t1 = time.process_time()
+        s.step()
+        t2 = time.process_time()
+        tg.append(t1 - t0)
+        ts.append(t2 - t1)
+        exact &= all(np.array_equal(a.view(np.uint32), b.view(np.uint32)) for a, b in zip(g.net.params, s.net.params))
+    rec = s.sim_iterations[-1]
+    p = s.pde
+    return {"pde": pde_name, "size": size, "net": net if rank is None else f"tt rank {rank}", "config": used.name, "buffers_kib": used.to_dict()["buffers"],
+            "B": p.n_interior, "K": p.pairs, "hidden": list(p.net.hidden), "cycles": rec["cycles"],
+            "sim_us": rec["cycles"] / used.clock_mhz, "instructions": rec["instructions"], "compile_s": compile_s,
+            "sim_first_s": ts[0], "sim_s": min(ts[1:]) if len(ts) > 1 else ts[0], "golden_s": min(tg[1:]) if len(tg) > 1 else tg[0],
+            "bit_identical": bool(exact),
+            "units": {u: round(d["busy"] / rec["cycles"], 3) for u, d in rec["units"].items()}}
+
+
+def measure_cycles(pde_name: str, size: str, chip, *, grow: bool = False, net: str = "tt") -> dict:
+    """Cycles of one iteration from the static analysis alone (no values computed: timing is static)."""
+    from pinta.golden.mlp import Network
+    from pinta.golden.train_cli import DEFAULT_TT_RANK
+    from pinta.sim.program import analyze
+
+    from .compiler import CompileError, compile_iteration
+    from .runner import IterationStats
+
+    p = _pde(pde_name, size)
+    rank = None if net == "dense" else (DEFAULT_TT_RANK[pde_name] if size == "full" else 2)
+    netw = Network(p.dim, p.net.hidden, p.net.activation, tt_rank=rank, seed=0)
+    factor, used = 1, chip
+    while True:
+        try:
+            t0 = time.process_time()
+            ip = compile_iteration(used, p, netw, B=p.n_interior, Nb=p.n_boundary,
+                                   Ni=p.n_initial if p.time_dependent else 0, seed=0, total=1000)
+            compile_s = time.process_time() - t0
+            break
+        except CompileError as e:
+            if not grow or "fit" not in str(e) or factor >= 64:
+                return {"pde": pde_name, "size": size, "skipped": str(e)}
+            factor *= 2
+            used = _grown(chip, factor)
+    t0 = time.process_time()
+    st = IterationStats([analyze(q, used) for q in (ip.rng_program(0), ip.forward, ip.backward, ip.adam_program(0))])
+    return {"pde": pde_name, "size": size, "net": net if rank is None else f"tt rank {rank}", "config": used.name,
+            "buffers_kib": used.to_dict()["buffers"], "B": p.n_interior, "K": p.pairs, "hidden": list(p.net.hidden),
+            "cycles": st.total_cycles, "sim_us": st.total_cycles / used.clock_mhz, "instructions": st.instructions,
+            "compile_s": compile_s, "analysis_s": time.process_time() - t0,
+            "units": {u: round(st.busy[u] / st.total_cycles, 3) for u in st.busy},
+            "macs": {k: v for k, v in st.actions.items() if k.startswith("mac_")}, "dram_bytes": st.dram_read_bytes + st.dram_write_bytes}
+
+
+def _cmd(args) -> int:
+    from pinta.config import load_config
+    from pinta.golden.pde import BENCHMARKS
+
+    chip = load_config(args.config)
+    if args.buffer_scale > 1:
+        chip = _grown(chip, args.buffer_scale)
+    pdes = [args.pde] if args.pde else list(BENCHMARKS)
+    print(f"training on the simulator vs the golden quantized engine (size {args.size}, chip {chip.name}, "
+          f"{args.iters} iteration(s), CPU time; the first sim iteration also validates and schedules the programs)")
+    hdr = f"{'pde':<10} {'config':<24} {'cycles/iter':>12} {'us@clk':>9} {'instr':>7} {'sim s/it':>9} {'golden s/it':>11} {'overhead':>9} {'1st sim s':>9} {'exact':>6}"
+    print(hdr)
+    if args.cycles_only:
+        print(f"{'pde':<10} {'config':<24} {'cycles/iter':>12} {'us@clk':>10} {'instr':>8} {'compile s':>9} {'analysis s':>10}")
+        for name in pdes:
+            r = measure_cycles(name, args.size, chip, grow=args.grow_buffers, net=args.net)
+            if "skipped" in r:
+                print(f"{name:<10} skipped: {r['skipped']}")
+                continue
+            print(f"{name:<10} {r['config']:<24} {r['cycles']:>12} {r['sim_us']:>10.1f} {r['instructions']:>8} "
+                  f"{r['compile_s']:>9.1f} {r['analysis_s']:>10.1f}")
+            print(f"{'':<10} {r['net']} B={r['B']} K={r['K']} hidden={r['hidden']} buffers KiB={r['buffers_kib']}; busy "
+                  + ", ".join(f"{u} {v:.0%}" for u, v in r["units"].items()) + f"; MACs {r['macs']}; DRAM {r['dram_bytes'] / 1e6:.1f} MB")
+        return 0
+    for name in pdes:
+        r = measure_training(name, args.size, chip, iters=args.iters, seed=args.seed, grow=args.grow_buffers, net=args.net)
+        if "skipped" in r:
+            print(f"{name:<10} skipped: {r['skipped']}")
+            continue
+        print(f"{name:<10} {r['config']:<24} {r['cycles']:>12} {r['sim_us']:>9.1f} {r['instructions']:>7} {r['sim_s']:>9.3f} "
+              f"{r['golden_s']:>11.3f} {r['sim_s'] / r['golden_s']:>8.2f}x {r['sim_first_s']:>9.3f} {str(r['bit_identical']):>6}")
+        print(f"{'':<10} {r['net']} B={r['B']} K={r['K']} hidden={r['hidden']} buffers KiB={r['buffers_kib']} "
+              f"compile {r['compile_s']:.2f} s; busy fraction " + ", ".join(f"{u} {v:.0%}" for u, v in r["units"].items()))
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("sim-training", help="training iterations on the simulator vs the golden quantized engine")
+    p.add_argument("--pde", default=None, help="one benchmark PDE (default: all three)")
+    p.add_argument("--size", choices=SIZES, default="small", help="small (seconds), medium (hidden 64, K 64) or full (the PDE's sizes)")
+    p.add_argument("--config", default=None, help="chip preset or TOML file (default: 'default')")
+    p.add_argument("--iters", type=int, default=2, help="iterations per PDE (times: best after the first)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--net", choices=("dense", "tt"), default="tt", help="hidden layers (default tt: the quantized default net)")
+    p.add_argument("--grow-buffers", action="store_true", help="double the buffers until the size fits (reported)")
+    p.add_argument("--buffer-scale", type=int, default=1, metavar="F",
+                   help="multiply every buffer of the config by F first (the name says so)")
+    p.add_argument("--cycles-only", action="store_true",
+                   help="compile and analyse only (cycles are static); no values, no golden run: for the full sizes")
+    p.set_defaults(func=_cmd)
