@@ -100,10 +100,16 @@ def area_units(cfg: PintaConfig, *, per_mode: bool = True, parts: bool = True) -
     shared sequencing logic.
     """
     modes = supported_modes(cfg)
+    from .diffquant_unit import DiffQuantQuantizer, DiffQuantUnit, SteinEngine
+    from .special_function_unit import SpecialFunctionUnit
+    from .vector_unit import VectorUnit
+
     units = [
-        AreaUnit("smx_quantizer", "smx_quantizer", "all", lambda: SMXQuantizer(cfg)),
         AreaUnit("mac_array", "mac_array", "all", lambda: MacArray(cfg)),
+        AreaUnit("smx_quantizer", "smx_quantizer", "all", lambda: SMXQuantizer(cfg)),
         AreaUnit("exponent_max", "exponent_max", "all", lambda: ExponentMax(cfg)),
+        AreaUnit("diffquant_unit", "diffquant_unit", "all", lambda: DiffQuantUnit(cfg)),
+        AreaUnit("special_function_unit", "special_function_unit", "all", lambda: SpecialFunctionUnit(cfg)),
     ]
     if per_mode:
         # INT8xINT12 is INT12xINT8 with the operands swapped: same cost.
@@ -116,6 +122,9 @@ def area_units(cfg: PintaConfig, *, per_mode: bool = True, parts: bool = True) -
         units.append(AreaUnit("multiplier", "mac_array", "all", lambda: ScalableMultiplier(split=has4)))
         units.append(AreaUnit("multiplier[INT8 only]", "mac_array", "INT8xINT8",
                               lambda: ScalableMultiplier(fused=True, split=False)))
+        units.append(AreaUnit("diffquant.quantize", "diffquant_unit", "all", lambda: DiffQuantQuantizer(cfg)))
+        units.append(AreaUnit("diffquant.stein", "diffquant_unit", "all", lambda: SteinEngine(cfg)))
+        units.append(AreaUnit("vector_unit", "special_function_unit", "all", lambda: VectorUnit(cfg)))
     return units
 
 

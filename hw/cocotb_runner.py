@@ -6,9 +6,19 @@ later requests in the same process reuse the model. The pytest session
 fixture in ``tests/hw/conftest.py`` holds one instance, so every test that
 needs the same block and configuration pays for one build.
 
-Builds are throttled for small shared machines: ``make -j1`` and
-``-O1`` for the generated C++ (Verilator's default ``-Os`` compiles much
-slower and buys little for short simulations).
+Builds are made cheap for small shared machines:
+
+* ``make -j1`` (``PINTA_BUILD_JOBS`` to change) and ``-O1`` for the
+  generated C++ (Verilator's default ``-Os`` compiles much slower and buys
+  little for short simulations);
+* only the top module's signals are made VPI-visible (a control file with
+  ``public_flat_rw -module <top>``) instead of cocotb's default
+  ``--public-flat-rw`` on every signal of every submodule: the benches touch
+  ports only, and the default roughly doubles the C++ to compile;
+* Verilator's runtime library (``verilated.o``, ``verilated_vpi.o``, ...; the
+  same for every model built with the same options) is compiled once per
+  :class:`RTLBuilds` and copied into later build folders, where ``make``
+  then finds it up to date.
 """
 
 from __future__ import annotations
@@ -37,24 +47,48 @@ def _config_key(cfg: PintaConfig) -> str:
     return hashlib.sha1(cfg.to_toml().encode()).hexdigest()[:12]
 
 
-def _runner():
+#: Make variables of every simulation build.
+_MAKE_VARS = ("OPT_FAST=-O1", "OPT_SLOW=-O0", "OPT_GLOBAL=-O1",
+              # The PyPI wheel's verilated.mk leaves this empty, so a design
+              # big enough to be split into several C++ files fails to
+              # compile against its precompiled header.
+              "CFG_CXXFLAGS_PCH_I=-include")
+
+#: Verilator's runtime objects (VM_GLOBAL_FAST in the generated makefile).
+_RUNTIME_OBJECTS = ("verilated.o", "verilated_dpi.o", "verilated_vpi.o", "verilated_threads.o")
+
+
+def _runner(runtime_cache: Path):
     # Imported lazily: cocotb_tools is only needed when a model is built.
     from cocotb_tools.runner import Verilator
 
     class _ThrottledVerilator(Verilator):
         def _build_command(self):
             cmds = super()._build_command()
-            make = cmds[-1]
+            verilate, make = cmds[0], cmds[-1]
+            # Ports only are VPI-visible: see the module docstring.
+            if "--public-flat-rw" in verilate:
+                verilate.remove("--public-flat-rw")
             if "-j" in make:
                 make[make.index("-j") + 1] = os.environ.get("PINTA_BUILD_JOBS", "1")
-            make += ["OPT_FAST=-O1", "OPT_SLOW=-O0", "OPT_GLOBAL=-O1",
-                     # The PyPI wheel's verilated.mk leaves this empty, so a
-                     # design big enough to be split into several C++ files
-                     # fails to compile against its precompiled header.
-                     "CFG_CXXFLAGS_PCH_I=-include"]
-            return cmds
+            make += list(_MAKE_VARS)
+            build_dir = str(self.build_dir)
+            cached = [runtime_cache / name for name in _RUNTIME_OBJECTS]
+            if all(p.exists() for p in cached):
+                # Copied after Verilator has written Vtop.mk (which the runtime
+                # objects depend on) and without -p, so they are newer than it
+                # and than the runtime sources: make leaves them alone.
+                return [verilate, ["cp", *map(str, cached), build_dir], make]
+            runtime_cache.mkdir(parents=True, exist_ok=True)
+            save = ["cp", "-p", *(str(Path(build_dir) / n) for n in _RUNTIME_OBJECTS), str(runtime_cache)]
+            return [verilate, make, save]
 
     return _ThrottledVerilator()
+
+
+def _public_ports(top: str) -> str:
+    """Verilator control file: the top module's signals are VPI-visible."""
+    return f'`verilator_config\npublic_flat_rw -module "{top}" -var "*"\n'
 
 
 @dataclass
@@ -125,10 +159,15 @@ class RTLBuilds:
         src.write_text(generate(build_block(block, cfg), block))
         config_path = build_dir / "config.toml"
         config_path.write_text(cfg.to_toml())
+        vlt = build_dir / "public_ports.vlt"
+        vlt.write_text(_public_ports(block))
         os.environ["PATH"] = str(verilator_bin_dir()) + os.pathsep + os.environ.get("PATH", "")
-        runner = _runner()
+        # One runtime per set of build options (they are fixed in this module).
+        runtime = self.base_dir / ("verilated-runtime-" + hashlib.sha1(
+            " ".join(VERILATOR_BUILD_ARGS + _MAKE_VARS).encode()).hexdigest()[:8])
+        runner = _runner(runtime)
         runner.build(
-            sources=[src],
+            sources=[vlt, src],
             hdl_toplevel=block,
             build_dir=build_dir,
             build_args=list(VERILATOR_BUILD_ARGS),

@@ -20,18 +20,26 @@ from .exponent_max import ExponentMax
 from .mac_array import MacArray
 from .smx_quantizer import SMXQuantizer
 from .toolchain import ensure_yosys_for_amaranth
+from .vector_blocks import VECTOR_BLOCKS
 
-__all__ = ["BLOCKS", "CORE_BLOCKS", "build_block", "generate", "write_all"]
+__all__ = ["BLOCKS", "CORE_BLOCKS", "DATAPATH_BLOCKS", "build_block", "generate", "write_all"]
 
-#: Block name -> constructor taking a config.
+#: Block name -> constructor taking a config: the MAC-side blocks, then the
+#: vector-side ones (:mod:`pinta.hw.vector_blocks`). Other modules may add
+#: entries (e.g. a top level); ``pinta verilog`` writes every entry.
 BLOCKS: dict[str, Callable[[PintaConfig], wiring.Component]] = {
     "smx_quantizer": SMXQuantizer,
     "mac_array": MacArray,
     "exponent_max": ExponentMax,
 }
 
-#: The blocks defined in this module (other modules may add to BLOCKS).
+#: The MAC-side blocks (defined in this package's core modules).
 CORE_BLOCKS: tuple[str, ...] = tuple(BLOCKS)
+
+BLOCKS.update(VECTOR_BLOCKS)
+
+#: Every block of issue 4's datapath, in ``pinta verilog``'s order.
+DATAPATH_BLOCKS: tuple[str, ...] = tuple(BLOCKS)
 
 
 def build_block(name: str, cfg: PintaConfig) -> wiring.Component:
@@ -63,3 +71,12 @@ def write_all(cfg: PintaConfig, out_dir: str | Path, blocks: list[str] | None = 
         path.write_text(generate(build_block(name, cfg), name))
         paths.append(path)
     return paths
+
+
+# --- top level (hw/top.py; registered here so `pinta verilog` also emits it) ---
+def _pinta_top(cfg: PintaConfig) -> wiring.Component:
+    from .top import PintaTop  # imported lazily: the top pulls in the simulator's ISA tables
+    return PintaTop(cfg)
+
+
+BLOCKS["pinta_top"] = _pinta_top

@@ -2,7 +2,7 @@
 (quantize path) and stein_estimates (Stein path), random back-pressure on
 all four streams.
 
-Environment: PINTA_CONFIG, PINTA_DQ_BLOCKS (block pairs per element width),
+Environment: PINTA_CONFIG, PINTA_DQ_BLOCKS (random block pairs per element width),
 PINTA_DQ_POINTS (Stein points), PINTA_STEIN_K, PINTA_STEIN_D, PINTA_SEED.
 """
 
@@ -25,6 +25,7 @@ from pinta.hw.diffquant_unit import (DiffQuantQuantizer, SteinEngine, pair_in_la
 
 import cocotb_smx_quantizer as smxbench
 from cocotb_sfu_streams import idle_check, latency_cycles, receive, send
+from cocotb_streams import drive
 from diffquant_vectors import stein_points
 
 
@@ -51,10 +52,14 @@ async def _reset(dut):
 
 @cocotb.test()
 async def quantize_paths_separately(dut):
-    """Random and corner (base, diff) block pairs at every element width:
-    both SMX blocks equal golden diffquant_quantize, each with its own exponent."""
+    """Random and corner (base, diff) block pairs at every element width,
+    widths interleaved, streamed through the pipelined quantize path with
+    random valid gaps and ready back-pressure (the per-cycle driver, so the
+    pipeline fills and stalls): both SMX blocks equal golden
+    diffquant_quantize, each with its own exponent; with no back-pressure one
+    pair per clock at the documented latency."""
     cfg = _cfg()
-    n = int(os.environ.get("PINTA_DQ_BLOCKS", "300"))
+    n = int(os.environ.get("PINTA_DQ_BLOCKS", "334"))
     seed = int(os.environ.get("PINTA_SEED", "1"))
     rng = np.random.default_rng(seed)
     lin, lout = pair_in_layout(cfg), pair_out_layout(cfg)
@@ -63,17 +68,20 @@ async def quantize_paths_separately(dut):
         base = smxbench.random_blocks(cfg, rng, n)
         diff = smxbench.random_blocks(cfg, rng, n)
         pairs += [(x, y, b) for x, y in zip(base, diff)]
+    pairs = [pairs[i] for i in rng.permutation(len(pairs))]
     corners = smxbench.corner_blocks(cfg)
     pairs += [(corners[i], corners[-1 - i], cfg.element_bits[i % len(cfg.element_bits)]) for i in range(len(corners))]
+    # Same exponent on both paths but very different magnitudes, and the reverse.
+    for i in range(0, len(corners), 7):
+        pairs.append((corners[i], (corners[-1 - i][0], corners[i][1]), cfg.element_bits[-1]))
+    inputs = [pack(lin, {"base_values": [int(v) for v in bv], "base_exponent": be,
+                         "diff_values": [int(v) for v in dv], "diff_exponent": de, "width": bits})
+              for (bv, be), (dv, de), bits in pairs]
     await _reset(dut)
-    prng = random.Random(seed)
-    bad, lat = 0, set()
-    for (bv, be), (dv, de), bits in pairs:
-        payload = pack(lin, {"base_values": [int(v) for v in bv], "base_exponent": be,
-                             "diff_values": [int(v) for v in dv], "diff_exponent": de, "width": bits})
-        t_in = await send(dut, payload, prng, 0.8, port="qi")
-        raw, t_valid = await receive(dut, prng, 0.7, port="qo")
-        lat.add(latency_cycles(t_in, t_valid))
+    run = await drive(dut, inputs, len(inputs), rng=random.Random(seed), p_valid=0.8, p_ready=0.6,
+                      inp="qi", out="qo")
+    bad = 0
+    for ((bv, be), (dv, de), bits), raw in zip(pairs, run.outputs):
         got = unpack(lout, raw)
         qb, qd = diffquant_quantize(np.ldexp(bv.astype(np.float64), be).reshape(4, 4),
                                     np.ldexp(dv.astype(np.float64), de).reshape(4, 4), bits, cfg)
@@ -84,10 +92,17 @@ async def quantize_paths_separately(dut):
             bad += 1
             if bad <= 3:
                 dut._log.error("mismatch: base e=%d diff e=%d b=%d rtl=%s", be, de, bits, got)
-    await idle_check(dut, port="qo")
-    dut._log.info("quantize path: %d block pairs, %d mismatches, latency %s", len(pairs), bad, lat)
+    dut._log.info("quantize path: %d block pairs, %d mismatches, %d cycles", len(pairs), bad, run.cycles)
     assert bad == 0, f"{bad} of {len(pairs)} block pairs differ from golden diffquant_quantize"
-    assert lat == {DiffQuantQuantizer(cfg).LATENCY}, f"latency {lat}"
+    # Full rate and latency with no back-pressure.
+    burst = inputs[:32]
+    full = await drive(dut, burst, len(burst), rng=random.Random(seed), inp="qi", out="qo")
+    assert full.outputs == run.outputs[:32]
+    gaps = {b - a for a, b in zip(full.in_cycles, full.in_cycles[1:])}
+    assert gaps == {1}, f"quantize path not one pair per clock: input gaps {sorted(gaps)}"
+    latency = full.out_cycles[0] - full.in_cycles[0]
+    assert latency == DiffQuantQuantizer(cfg).LATENCY, f"latency {latency}"
+    await idle_check(dut, port="qo")
 
 
 @cocotb.test()

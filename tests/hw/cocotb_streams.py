@@ -50,12 +50,14 @@ class StreamRun:
     cycles: int = 0
 
 
-async def reset(dut, cycles: int = 2) -> None:
-    """Start the clock and pulse the synchronous reset."""
+async def reset(dut, cycles: int = 2, inputs=("i",), outputs=("o",)) -> None:
+    """Start the clock and pulse the synchronous reset (all valid/ready low)."""
     Clock(dut.clk, 10, unit="ns").start()
     dut.rst.value = 1
-    dut.i__valid.value = 0
-    dut.o__ready.value = 0
+    for port in inputs:
+        getattr(dut, f"{port}__valid").value = 0
+    for port in outputs:
+        getattr(dut, f"{port}__ready").value = 0
     for _ in range(cycles):
         await RisingEdge(dut.clk)
     await FallingEdge(dut.clk)
@@ -63,11 +65,15 @@ async def reset(dut, cycles: int = 2) -> None:
 
 
 async def drive(dut, inputs: list[int], n_outputs: int, *, rng: random.Random,
-                p_valid: float = 1.0, p_ready: float = 1.0, max_cycles: int | None = None) -> StreamRun:
-    """Send ``inputs`` on ``i`` and collect ``n_outputs`` payloads from ``o``.
+                p_valid: float = 1.0, p_ready: float = 1.0, max_cycles: int | None = None,
+                inp: str = "i", out: str = "o") -> StreamRun:
+    """Send ``inputs`` on stream ``inp`` and collect ``n_outputs`` payloads
+    from stream ``out``.
 
     Must be called right after a falling edge (as :func:`reset` leaves it).
     """
+    h_i_valid, h_i_ready, h_i_payload = (getattr(dut, f"{inp}__{m}") for m in ("valid", "ready", "payload"))
+    h_o_valid, h_o_ready, h_o_payload = (getattr(dut, f"{out}__{m}") for m in ("valid", "ready", "payload"))
     run = StreamRun()
     limit = max_cycles or 64 * (len(inputs) + n_outputs) + 100
     sent = 0
@@ -81,15 +87,15 @@ async def drive(dut, inputs: list[int], n_outputs: int, *, rng: random.Random,
         # -- drive (falling edge) ---------------------------------------
         if not src_valid and sent < len(inputs) and rng.random() < p_valid:
             src_valid = True
-            dut.i__payload.value = inputs[sent]
-        dut.i__valid.value = int(src_valid)
+            h_i_payload.value = inputs[sent]
+        h_i_valid.value = int(src_valid)
         ready = rng.random() < p_ready
-        dut.o__ready.value = int(ready)
+        h_o_ready.value = int(ready)
         await ReadOnly()
         # -- sample the settled state: what happens at the next rising edge
-        in_fire = src_valid and value_of(dut.i__ready) == 1
-        o_valid = value_of(dut.o__valid) == 1
-        o_payload = value_of(dut.o__payload) if o_valid else None
+        in_fire = src_valid and value_of(h_i_ready) == 1
+        o_valid = value_of(h_o_valid) == 1
+        o_payload = value_of(h_o_payload) if o_valid else None
         if held is not None:
             assert o_valid, f"cycle {cycle}: o.valid dropped before the transfer happened"
             assert o_payload == held, f"cycle {cycle}: o.payload changed while o.valid was high and o.ready low"
@@ -106,15 +112,15 @@ async def drive(dut, inputs: list[int], n_outputs: int, *, rng: random.Random,
         await RisingEdge(dut.clk)
         await FallingEdge(dut.clk)
         cycle += 1
-    dut.i__valid.value = 0
-    dut.o__ready.value = 0
+    h_i_valid.value = 0
+    h_o_ready.value = 0
     # A few idle cycles: the DUT must not emit anything unexpected.
-    dut.o__ready.value = 1
+    h_o_ready.value = 1
     for _ in range(8):
         await ReadOnly()
-        assert value_of(dut.o__valid) == 0, "DUT produced more outputs than inputs call for"
+        assert value_of(h_o_valid) == 0, "DUT produced more outputs than inputs call for"
         await FallingEdge(dut.clk)
-    dut.o__ready.value = 0
+    h_o_ready.value = 0
     run.cycles = cycle
     assert sent == len(inputs), f"only {sent}/{len(inputs)} inputs were accepted"
     return run

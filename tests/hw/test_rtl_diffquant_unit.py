@@ -77,18 +77,27 @@ def test_stein_engine_pysim():
     assert set(lat) == {eng.latency}
 
 
-def test_diffquant_rtl_bit_exact(rtl_builds, bench_dir):
-    """Verilator + cocotb: 300 block pairs per width + corners; 300 Stein points."""
-    from pinta.hw.vector_blocks import register
-
-    register()
-    model = rtl_builds.get(load_config("tiny"), "diffquant_unit")
+def _run_diffquant(rtl_builds, bench_dir, cfg, blocks_per_width, points):
+    model = rtl_builds.get(cfg, "diffquant_unit")
     tests, failed, xml = model.run("cocotb_diffquant_unit", bench_dir,
-                                   env={"PINTA_DQ_BLOCKS": "300", "PINTA_DQ_POINTS": "300",
+                                   env={"PINTA_DQ_BLOCKS": str(blocks_per_width), "PINTA_DQ_POINTS": str(points),
                                         "PINTA_STEIN_K": str(DEFAULT_STEIN_PAIRS),
                                         "PINTA_STEIN_D": str(DEFAULT_STEIN_DIMS)})
     assert tests == 2, f"expected 2 cocotb tests, ran {tests} ({xml})"
     assert failed == 0, f"{failed} cocotb test(s) failed; see {xml}"
+
+
+def test_diffquant_rtl_bit_exact(rtl_builds, bench_dir):
+    """Verilator + cocotb: 334 random block pairs per width (1,002 pairs,
+    2,004 blocks) + corners through the pipelined quantize path; 1,000
+    random Stein points; random valid/ready on all four streams."""
+    _run_diffquant(rtl_builds, bench_dir, load_config("tiny"), 334, 1000)
+
+
+@pytest.mark.slow
+def test_diffquant_rtl_default_config(rtl_builds, bench_dir):
+    """The default configuration (16 vector lanes), larger sets."""
+    _run_diffquant(rtl_builds, bench_dir, load_config("default"), 2000, 3000)
 
 
 def test_quantize_pair_pysim_backpressure():

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 from amaranth.sim import Simulator
 
 from pinta.config import load_config
@@ -74,15 +73,4 @@ def test_every_vector_op_pysim():
     assert checked == N_PER_OP * len(VectorOp)
 
 
-@pytest.mark.parametrize("block", ["vector_unit", "special_function_unit", "diffquant_unit"])
-def test_lint_clean_with_documented_waivers(block, tmp_path):
-    """Verilator -Wall lint of the vector-side blocks passes with only the
-    shared waivers of pinta.hw.lint (the same rule as the core blocks)."""
-    from pinta.hw.lint import lint
-    from pinta.hw.vector_blocks import VECTOR_BLOCKS
-    from pinta.hw.verilog import generate
-
-    path = tmp_path / f"{block}.v"
-    path.write_text(generate(VECTOR_BLOCKS[block](load_config("tiny")), block))
-    result = lint(path, block)
-    assert result.ok, "lint warnings:\n" + "\n".join(result.warnings[:30])
+# Lint of the vector-side blocks: tests/hw/test_flow.py (test_cli_verilog_output_lint_clean).

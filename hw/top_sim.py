@@ -1,0 +1,71 @@
+"""Verilator builds of :class:`~pinta.hw.top.PintaSystem` for the cocotb regressions.
+
+The build is cached under a folder (``PINTA_RTL_BUILD_DIR`` or the test
+session's temporary folder) whose name hashes the Verilog text, so a changed
+design is rebuilt and an unchanged one is reused. The flags are those of
+:mod:`pinta.hw.cocotb_runner` (``VERILATOR_BUILD_ARGS``), with three choices
+made for this large design on small shared machines:
+
+* the C++ is compiled with ``-O0``: the top is large and its runs are short,
+  so compile time dominates;
+* only the top module's ports are VPI-visible (a control file instead of
+  cocotb's ``--public-flat-rw`` on every signal): the bench touches ports only;
+* ``make -j`` from ``PINTA_BUILD_JOBS`` (default 1).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from pinta.config import PintaConfig
+
+from .cocotb_runner import VERILATOR_BUILD_ARGS, RTLModel
+from .toolchain import verilator_bin_dir
+from .verilog import generate
+
+__all__ = ["SYSTEM_TOP", "build_system"]
+
+SYSTEM_TOP = "pinta_system"
+
+
+def _runner():
+    from cocotb_tools.runner import Verilator
+
+    class _TopVerilator(Verilator):
+        def _build_command(self):
+            cmds = super()._build_command()
+            verilate, make = cmds[0], cmds[-1]
+            if "--public-flat-rw" in verilate:
+                verilate.remove("--public-flat-rw")
+            if "-j" in make:
+                make[make.index("-j") + 1] = os.environ.get("PINTA_BUILD_JOBS", "1")
+            make += ["OPT_FAST=-O0", "OPT_SLOW=-O0", "OPT_GLOBAL=-O0",
+                     # the PyPI wheel's verilated.mk leaves this empty (multi-file designs
+                     # then fail against the precompiled header); see cocotb_runner.py
+                     "CFG_CXXFLAGS_PCH_I=-include"]
+            return cmds
+
+    return _TopVerilator()
+
+
+def build_system(cfg: PintaConfig, base_dir: str | Path, *, dram_words: int = 8192, pmem_depth: int = 256) -> RTLModel:
+    from .top import PintaSystem
+
+    text = generate(PintaSystem(cfg, dram_words=dram_words, pmem_depth=pmem_depth), SYSTEM_TOP)
+    key = hashlib.sha1(text.encode() + cfg.to_toml().encode()).hexdigest()[:12]
+    build_dir = Path(base_dir) / f"{SYSTEM_TOP}-{cfg.name}-{key}"
+    build_dir.mkdir(parents=True, exist_ok=True)
+    src = build_dir / f"{SYSTEM_TOP}.v"
+    if not src.exists() or src.read_text() != text:
+        src.write_text(text)
+    vlt = build_dir / "public_ports.vlt"
+    vlt.write_text(f'`verilator_config\npublic_flat_rw -module "{SYSTEM_TOP}" -var "*"\n')
+    config_path = build_dir / "config.toml"
+    config_path.write_text(cfg.to_toml())
+    os.environ["PATH"] = str(verilator_bin_dir()) + os.pathsep + os.environ.get("PATH", "")
+    runner = _runner()
+    runner.build(sources=[vlt, src], hdl_toplevel=SYSTEM_TOP, build_dir=build_dir,
+                 build_args=list(VERILATOR_BUILD_ARGS), always=False)
+    return RTLModel(SYSTEM_TOP, cfg, build_dir, config_path, runner)

@@ -1,0 +1,639 @@
+"""Execution units of the PINTA top: DMA, MAC (GEMM sequencer) and QNT (quantizer path).
+
+Each unit receives ``start`` and the controller's command (instruction word
+and operand descriptors) in the issue cycle, and talks to the buffers through
+its own ports (hw/buffers.py). Timing per unit, relative to the issue cycle
+I (docs/hardware-top.md has the derivation against docs/simulator.md):
+
+* DMA: beat k (``dram_bytes_per_cycle/8`` words) in cycle I + k. LOAD: the
+  read request goes out in I + k, the data returns ``dma_setup`` cycles later
+  and is written in that cycle; STORE: buffer read in I + k, DRAM write in
+  I + k + 1.
+* MAC: exponent pre-pass of the tile's reduction lines (one exponent per line
+  per cycle, Kb cycles, cycles I .. I+Kb-1), operand reads of transfer j in
+  cycle I + Kb - 1 + j·bpc, MAC array (operand regs, multiply, align,
+  accumulate), accumulator record written in I + occupancy + 4 + (Kb - 1).
+  With Kb = 1 that is exactly the model's latency; see docs/hardware-top.md
+  for the Kb > 1 difference.
+* QNT: source block n read in I + 1 + n, quantizer (3 stages), result
+  written in I + n + 4; the last block lands in cycle I + occupancy + 4 =
+  done, visible to a read in that cycle (transparent buffer reads).
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.fifo import SyncFIFO
+from amaranth.lib.wiring import In, Out
+
+from pinta.config import PintaConfig
+from pinta.sim.isa import Fmt
+from pinta.sim.timing import DESIGN
+
+from .buffers import ReadPortSignature, WritePortSignature, cdiv, pick
+from .common import Precision, code_bits
+from .controller import DESC, field_slice, unit_command_layout
+from .mac_array import MacArray, grid
+from .smx_quantizer import SMXQuantizer
+
+__all__ = ["DmaUnit", "MacUnit", "QntUnit", "slot_params"]
+
+
+def slot_params(cfg: PintaConfig) -> tuple[int, int]:
+    """(exponent slot bits, log2 slots per word)."""
+    s = 8 if cfg.exponent_bits <= 8 else 16
+    return s, (64 // s).bit_length() - 1
+
+
+def _eff(m, start, new, reg, name):
+    """``new`` in the issue cycle, else the latched ``reg`` (same layout)."""
+    sig = Signal(reg.shape(), name=name)
+    m.d.comb += sig.as_value().eq(Mux(start, new.as_value(), reg.as_value()))
+    return sig
+
+
+def _sext(value, width):
+    return value.as_signed() if len(value) == width else value.as_signed()
+
+
+class DmaUnit(wiring.Component):
+    def __init__(self, cfg: PintaConfig):
+        self.cfg = cfg
+        self.wpb = cfg.dram_bytes_per_cycle // 8
+        w = self.wpb
+        super().__init__({
+            "start": In(1), "cmd": In(unit_command_layout()),
+            "rd": Out(ReadPortSignature(w)), "wr": Out(WritePortSignature(w)),
+            "dram_rd_valid": Out(1), "dram_rd_addr": Out(37),
+            "dram_rdata": In(64 * w),
+            "dram_wr_valid": Out(1), "dram_wr_addr": Out(37), "dram_wr_data": Out(64 * w), "dram_wr_be": Out(8 * w),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        w = self.wpb
+        L = DESIGN.dma_setup
+        cmd_reg = Signal(unit_command_layout())
+        with m.If(self.start):
+            m.d.sync += cmd_reg.eq(self.cmd)
+        c = _eff(m, self.start, self.cmd, cmd_reg, "dma_c")
+        d = c.d[0]
+        is_load = c.word[120:128] == 0x10
+        dram_w = c.word[8:45]
+        active = Signal()
+        k = Signal(32)
+        k_eff = Mux(self.start, 0, k)
+        beats = cdiv(d.words, w)
+        go = self.start | active
+        last = k_eff == beats - 1
+        with m.If(go):
+            m.d.sync += [k.eq(k_eff + 1), active.eq(~last)]
+        off = Signal(32)
+        m.d.comb += off.eq(k_eff * w)
+        remaining = Signal(32)
+        m.d.comb += remaining.eq(d.words - off)
+        be = Signal(8 * w)
+        for j in range(w):
+            m.d.comb += be[8 * j:8 * j + 8].eq(Mux(remaining > j, 0xFF, 0))
+        # LOAD: request now, write when the data returns (fixed latency L).
+        m.d.comb += [self.dram_rd_valid.eq(go & is_load), self.dram_rd_addr.eq(dram_w + off)]
+        line = [(Signal(name=f"ld_v{s}"), Signal(2, name=f"ld_b{s}"), Signal(32, name=f"ld_a{s}"),
+                 Signal(8 * w, name=f"ld_be{s}")) for s in range(L)]
+        prev = (go & is_load, d.buf, d.addr + off, be)
+        for s in range(L):
+            m.d.sync += [x.eq(y) for x, y in zip(line[s], prev)]
+            prev = line[s]
+        v, b, a, e = line[-1]
+        m.d.comb += [self.wr.en.eq(v), self.wr.buf.eq(b), self.wr.addr.eq(a), self.wr.be.eq(e),
+                     self.wr.data.eq(self.dram_rdata)]
+        # STORE: read one cycle after the beat's slot (a result written in the
+        # producer's done cycle is then visible without a transparent port),
+        # write to DRAM the cycle after.
+        s1_v = Signal(); s1_buf = Signal(2); s1_addr = Signal(32); s1_dram = Signal(37); s1_be = Signal(8 * w)
+        m.d.sync += [s1_v.eq(go & ~is_load), s1_buf.eq(d.buf), s1_addr.eq(d.addr + off), s1_dram.eq(dram_w + off),
+                     s1_be.eq(be)]
+        m.d.comb += [self.rd.en.eq(s1_v), self.rd.buf.eq(s1_buf), self.rd.addr.eq(s1_addr)]
+        st_v = Signal()
+        st_a = Signal(37)
+        st_be = Signal(8 * w)
+        m.d.sync += [st_v.eq(s1_v), st_a.eq(s1_dram), st_be.eq(s1_be)]
+        m.d.comb += [self.dram_wr_valid.eq(st_v), self.dram_wr_addr.eq(st_a), self.dram_wr_data.eq(self.rd.data),
+                     self.dram_wr_be.eq(st_be)]
+        return m
+
+
+def _unpack_codes(m, rec, bits_sel, transpose, valid, cb, name):
+    """16 codes (sign-extended to cb bits) of a record; bits_sel: 0 -> 8, 1 -> 12, 2 -> 4."""
+    codes = []
+    for e in range(16):
+        src = (e % 4) * 4 + e // 4 if transpose is True else e
+        codes.append(src)
+    out = []
+    for e in range(16):
+        c = Signal(signed(cb), name=f"{name}_c{e}")
+        et = (e % 4) * 4 + e // 4
+        v8 = [rec[8 * x:8 * x + 8].as_signed() for x in (e, et)]
+        v12 = [rec[12 * x:12 * x + 12].as_signed() for x in (e, et)]
+        v4 = [rec[4 * x:4 * x + 4].as_signed() for x in (e, et)]
+        sel8 = Mux(transpose, v8[1], v8[0])
+        sel12 = Mux(transpose, v12[1], v12[0])
+        sel4 = Mux(transpose, v4[1], v4[0])
+        m.d.comb += c.eq(Mux(valid, Mux(bits_sel == 1, sel12, Mux(bits_sel == 2, sel4, sel8)), 0))
+        out.append(c)
+    return out
+
+
+class MacUnit(wiring.Component):
+    """GEMM sequencer around :class:`MacArray` (exponent pre-pass, operand fetch, write-back)."""
+
+    def __init__(self, cfg: PintaConfig):
+        self.cfg = cfg
+        pr, pc = grid(cfg)
+        members = {"start": In(1), "cmd": In(unit_command_layout()),
+                   "w_rec": Out(WritePortSignature(16)), "w_exp": Out(WritePortSignature(1)),
+                   "late": Out(1)}
+        for r in range(pr):
+            members[f"ra_rec{r}"] = Out(ReadPortSignature(3))
+            members[f"ra_exp{r}"] = Out(ReadPortSignature(1))
+            members[f"pp_a{r}"] = Out(ReadPortSignature(1))
+        for c in range(pc):
+            members[f"rb_rec{c}"] = Out(ReadPortSignature(3))
+            members[f"rb_exp{c}"] = Out(ReadPortSignature(1))
+            members[f"pp_b{c}"] = Out(ReadPortSignature(1))
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        cfg = self.cfg
+        m = Module()
+        pr, pc = grid(cfg)
+        eb = cfg.exponent_bits
+        slot, lgpw = slot_params(cfg)
+        cb_bits = code_bits(cfg)
+        m.submodules.array = array = MacArray(cfg)
+
+        cmd_reg = Signal(unit_command_layout())
+        with m.If(self.start):
+            m.d.sync += cmd_reg.eq(self.cmd)
+        c = _eff(m, self.start, self.cmd, cmd_reg, "mac_c")
+        dst, a, b = c.d[0], c.d[1], c.d[2]
+        mode = field_slice(c.word, "GEMM", "mode")
+        ta = field_slice(c.word, "GEMM", "ta")
+        tb = field_slice(c.word, "GEMM", "tb")
+        Mb = Signal(16); Kb = Signal(16); Nb = Signal(16); TM = Signal(16); TN = Signal(16)
+        m.d.comb += [Mb.eq(Mux(ta, a.cb, a.rb)), Kb.eq(Mux(ta, a.rb, a.cb)), Nb.eq(Mux(tb, b.rb, b.cb)),
+                     TM.eq(cdiv(Mb, pr)), TN.eq(cdiv(Nb, pc))]
+        # words per record and code-width selector (0: 8, 1: 12, 2: 4)
+        wa = Signal(2); wb = Signal(2); sa = Signal(2); sb = Signal(2)
+        with m.Switch(mode):
+            with m.Case(Precision.INT8.value):
+                m.d.comb += [wa.eq(2), wb.eq(2), sa.eq(0), sb.eq(0)]
+            with m.Case(Precision.INT12_8.value):
+                m.d.comb += [wa.eq(3), wb.eq(2), sa.eq(1), sb.eq(0)]
+            with m.Case(Precision.INT8_12.value):
+                m.d.comb += [wa.eq(2), wb.eq(3), sa.eq(0), sb.eq(1)]
+            with m.Case(Precision.INT4.value):
+                m.d.comb += [wa.eq(1), wb.eq(1), sa.eq(2), sb.eq(2)]
+        bpc = Signal(4)
+        with m.Switch(mode):
+            from .mac_array import beats_per_transfer
+            for p in Precision:
+                with m.Case(p.value):
+                    m.d.comb += bpc.eq(beats_per_transfer(cfg, p))
+        exp_a = Signal(32); exp_b = Signal(32)
+        m.d.comb += [exp_a.eq(a.addr + a.nb * wa), exp_b.eq(b.addr + b.nb * wb)]
+
+        def a_block(i, k):
+            return Mux(ta, k * a.cb + i, i * a.cb + k)
+
+        def b_block(k, j):
+            return Mux(tb, j * b.cb + k, k * b.cb + j)
+
+        def slot_of(data_word, sel):
+            v = Signal(signed(eb), name=f"slot_{id(sel)}")
+            m.d.comb += v.eq(pick([data_word[slot * x:slot * (x + 1)] for x in range(64 // slot)], sel).as_signed())
+            return v
+
+        # ---------------- exponent pre-pass ----------------
+        pp_active = Signal(); pp_k = Signal(16); pp_tm = Signal(16); pp_tn = Signal(16)
+        pp_restart = Signal()
+        rs_tm = Signal(16); rs_tn = Signal(16)   # tile to pre-pass on restart
+        pp_go = self.start | pp_active | pp_restart
+        pk = Signal(16); ptm = Signal(16); ptn = Signal(16)
+        m.d.comb += [
+            pk.eq(Mux(self.start | pp_restart, 0, pp_k)),
+            ptm.eq(Mux(self.start, 0, Mux(pp_restart, rs_tm, pp_tm))),
+            ptn.eq(Mux(self.start, 0, Mux(pp_restart, rs_tn, pp_tn))),
+        ]
+        pp_last = pk == Kb - 1
+        with m.If(pp_go):
+            m.d.sync += [pp_k.eq(pk + 1), pp_tm.eq(ptm), pp_tn.eq(ptn), pp_active.eq(~pp_last)]
+        pp_dv = Signal(); pp_dfirst = Signal(); pp_dlast = Signal()
+        m.d.sync += [pp_dv.eq(pp_go), pp_dfirst.eq(pk == 0), pp_dlast.eq(pp_last)]
+        lines_a = []
+        for r in range(pr):
+            port = getattr(self, f"pp_a{r}")
+            i = ptm * pr + r
+            n = a_block(i, pk)
+            m.d.comb += [port.en.eq(pp_go), port.buf.eq(a.buf), port.addr.eq(exp_a + (n >> lgpw))]
+            sel = Signal(lgpw, name=f"pp_a_sel{r}"); ok = Signal(name=f"pp_a_ok{r}")
+            m.d.sync += [sel.eq(n[:lgpw]), ok.eq(i < Mb)]
+            lines_a.append((port, sel, ok))
+        lines_b = []
+        for cc in range(pc):
+            port = getattr(self, f"pp_b{cc}")
+            j = ptn * pc + cc
+            n = b_block(pk, j)
+            m.d.comb += [port.en.eq(pp_go), port.buf.eq(b.buf), port.addr.eq(exp_b + (n >> lgpw))]
+            sel = Signal(lgpw, name=f"pp_b_sel{cc}"); ok = Signal(name=f"pp_b_ok{cc}")
+            m.d.sync += [sel.eq(n[:lgpw]), ok.eq(j < Nb)]
+            lines_b.append((port, sel, ok))
+        run = [Signal(signed(eb), name=f"pp_run{x}") for x in range(pr + pc)]
+        ref_next = [Signal(signed(eb), name=f"ref_next{x}") for x in range(pr + pc)]
+        ref_final = []
+        for x, (port, sel, ok) in enumerate(lines_a + lines_b):
+            e = Mux(ok, slot_of(port.data, sel), cfg.exponent_min)
+            nxt = Signal(signed(eb), name=f"pp_nxt{x}")
+            m.d.comb += nxt.eq(Mux(pp_dfirst | (e > run[x]), e, run[x]))
+            with m.If(pp_dv):
+                m.d.sync += run[x].eq(nxt)
+                with m.If(pp_dlast):
+                    m.d.sync += ref_next[x].eq(nxt)
+            ref_final.append(nxt)
+        pp_final_now = pp_dv & pp_dlast
+
+        # ---------------- operand stream ----------------
+        st_active = Signal(); st_wait = Signal(16); st_k = Signal(16); st_tm = Signal(16); st_tn = Signal(16)
+        wait_e = Signal(16); sk = Signal(16); stm = Signal(16); stn = Signal(16)
+        m.d.comb += [wait_e.eq(Mux(self.start, Kb - 1, st_wait)), sk.eq(Mux(self.start, 0, st_k)),
+                     stm.eq(Mux(self.start, 0, st_tm)), stn.eq(Mux(self.start, 0, st_tn))]
+        live = self.start | st_active
+        st_go = live & (wait_e == 0)
+        k_last = sk == Kb - 1
+        tile_last = (stm == TM - 1) & (stn == TN - 1)
+        with m.If(live):
+            with m.If(st_go):
+                m.d.sync += st_wait.eq(bpc - 1)
+                with m.If(k_last):
+                    m.d.sync += st_k.eq(0)
+                    with m.If(tile_last):
+                        m.d.sync += st_active.eq(0)
+                    with m.Else():
+                        m.d.sync += st_active.eq(1)
+                        with m.If(stn == TN - 1):
+                            m.d.sync += [st_tn.eq(0), st_tm.eq(stm + 1)]
+                        with m.Else():
+                            m.d.sync += [st_tn.eq(stn + 1), st_tm.eq(stm)]
+                with m.Else():
+                    m.d.sync += [st_k.eq(sk + 1), st_active.eq(1), st_tm.eq(stm), st_tn.eq(stn)]
+            with m.Else():
+                m.d.sync += [st_wait.eq(wait_e - 1), st_active.eq(1), st_k.eq(sk), st_tm.eq(stm), st_tn.eq(stn)]
+
+        # data-cycle registers
+        dv = Signal(); dfirst = Signal(); dlast = Signal(); dmode = Signal(2); dta = Signal(); dtb = Signal()
+        dsa = Signal(2); dsb = Signal(2); dtm = Signal(16); dtn = Signal(16)
+        dTM = Signal(16); dTN = Signal(16)
+        m.d.sync += [dv.eq(st_go), dfirst.eq(sk == 0), dlast.eq(k_last), dmode.eq(mode), dta.eq(ta), dtb.eq(tb),
+                     dsa.eq(sa), dsb.eq(sb), dtm.eq(stm), dtn.eq(stn), dTM.eq(TM), dTN.eq(TN)]
+        payload = array.i.payload
+        opnds_a = []
+        for r in range(pr):
+            rec, ex = getattr(self, f"ra_rec{r}"), getattr(self, f"ra_exp{r}")
+            i = stm * pr + r
+            n = a_block(i, sk)
+            m.d.comb += [rec.en.eq(st_go), rec.buf.eq(a.buf), rec.addr.eq(a.addr + n * wa),
+                         ex.en.eq(st_go), ex.buf.eq(a.buf), ex.addr.eq(exp_a + (n >> lgpw))]
+            sel = Signal(lgpw, name=f"st_a_sel{r}"); ok = Signal(name=f"st_a_ok{r}")
+            m.d.sync += [sel.eq(n[:lgpw]), ok.eq(i < Mb)]
+            codes = _unpack_codes(m, rec.data, dsa, dta, ok, cb_bits, f"opa{r}")
+            m.d.comb += [payload.a[r].codes[e].eq(codes[e]) for e in range(16)]
+            m.d.comb += payload.a[r].exponent.eq(Mux(ok, slot_of(ex.data, sel), cfg.exponent_min))
+        for cc in range(pc):
+            rec, ex = getattr(self, f"rb_rec{cc}"), getattr(self, f"rb_exp{cc}")
+            j = stn * pc + cc
+            n = b_block(sk, j)
+            m.d.comb += [rec.en.eq(st_go), rec.buf.eq(b.buf), rec.addr.eq(b.addr + n * wb),
+                         ex.en.eq(st_go), ex.buf.eq(b.buf), ex.addr.eq(exp_b + (n >> lgpw))]
+            sel = Signal(lgpw, name=f"st_b_sel{cc}"); ok = Signal(name=f"st_b_ok{cc}")
+            m.d.sync += [sel.eq(n[:lgpw]), ok.eq(j < Nb)]
+            codes = _unpack_codes(m, rec.data, dsb, dtb, ok, cb_bits, f"opb{cc}")
+            m.d.comb += [payload.b[cc].codes[e].eq(codes[e]) for e in range(16)]
+            m.d.comb += payload.b[cc].exponent.eq(Mux(ok, slot_of(ex.data, sel), cfg.exponent_min))
+        ref_cur = [Signal(signed(eb), name=f"ref_cur{x}") for x in range(pr + pc)]
+        refs = []
+        for x in range(pr + pc):
+            rsrc = Mux(pp_final_now, ref_final[x], ref_next[x])
+            rv = Signal(signed(eb), name=f"ref{x}")
+            m.d.comb += rv.eq(Mux(dfirst, rsrc, ref_cur[x]))
+            with m.If(dv & dfirst):
+                m.d.sync += ref_cur[x].eq(rsrc)
+            refs.append(rv)
+        m.d.comb += [payload.ref_a[r].eq(refs[r]) for r in range(pr)]
+        m.d.comb += [payload.ref_b[cc].eq(refs[pr + cc]) for cc in range(pc)]
+        m.d.comb += [payload.mode.eq(dmode), payload.first.eq(dfirst), payload.last.eq(dlast),
+                     array.i.valid.eq(dv)]
+        # pre-pass of the next tile starts as this tile's first transfer enters
+        d_tile_last = (dtm == dTM - 1) & (dtn == dTN - 1)
+        m.d.comb += [pp_restart.eq(dv & dfirst & ~d_tile_last),
+                     rs_tm.eq(Mux(dtn == dTN - 1, dtm + 1, dtm)),
+                     rs_tn.eq(Mux(dtn == dTN - 1, 0, dtn + 1))]
+        m.d.comb += self.late.eq(dv & ~array.i.ready)
+
+        # ---------------- result write-back ----------------
+        tile_info = data.StructLayout({"tm": unsigned(16), "tn": unsigned(16), "addr": unsigned(32),
+                                       "nb": unsigned(30), "Mb": unsigned(16), "Nb": unsigned(16),
+                                       "buf": unsigned(2)})
+        m.submodules.tiles = fifo = SyncFIFO(width=tile_info.size, depth=4)
+        dst_reg = Signal(DESC); Mb_q = Signal(16); Nb_q = Signal(16)
+        m.d.sync += [dst_reg.eq(dst), Mb_q.eq(Mb), Nb_q.eq(Nb)]
+        push = Signal(tile_info)
+        m.d.comb += [push.tm.eq(dtm), push.tn.eq(dtn), push.addr.eq(dst_reg.addr), push.nb.eq(dst_reg.nb),
+                     push.Mb.eq(Mb_q), push.Nb.eq(Nb_q), push.buf.eq(dst_reg.buf),
+                     fifo.w_data.eq(push.as_value()), fifo.w_en.eq(dv & dlast)]
+        head = data.View(tile_info, fifo.r_data)
+        nblk = pr * pc
+        di = Signal(range(max(nblk, 2)))
+        last_blk = di == nblk - 1
+        m.d.comb += [array.o.ready.eq(last_blk), fifo.r_en.eq(array.o.valid & last_blk)]
+        with m.If(array.o.valid):
+            m.d.sync += di.eq(Mux(last_blk, 0, di + 1))
+        if nblk == 1:
+            blk = array.o.payload.blocks[0]
+            r_i = c_i = 0
+        else:
+            blk = array.o.payload.blocks[di]
+            r_i = di // pc
+            c_i = di % pc
+        I = head.tm * pr + r_i
+        J = head.tn * pc + c_i
+        n = Signal(32)
+        m.d.comb += n.eq(I * head.Nb + J)
+        ok = (I < head.Mb) & (J < head.Nb)
+        m.d.comb += [self.w_rec.en.eq(array.o.valid & ok), self.w_rec.buf.eq(head.buf),
+                     self.w_rec.addr.eq(head.addr + (n << 4)), self.w_rec.be.eq(-1)]
+        # sign-extend each accumulator to 64 bits
+        words = []
+        for e in range(16):
+            wv = Signal(signed(64), name=f"accw{e}")
+            m.d.comb += wv.eq(blk.acc[e])
+            words.append(wv)
+        m.d.comb += self.w_rec.data.eq(Cat(*words))
+        ex32 = Signal(signed(32))
+        m.d.comb += ex32.eq(blk.exponent)
+        last_n = n == head.nb - 1
+        m.d.comb += [self.w_exp.en.eq(array.o.valid & ok), self.w_exp.buf.eq(head.buf),
+                     self.w_exp.addr.eq(head.addr + (head.nb << 4) + (n >> 1)),
+                     self.w_exp.data.eq(Mux(n[0], Cat(Const(0, 32), ex32), Cat(ex32, Const(0, 32)))),
+                     self.w_exp.be.eq(Mux(n[0], 0xF0, Mux(last_n, 0xFF, 0x0F)))]
+        return m
+
+
+def _fp32_to_fixed(m, bits_list, name):
+    """16 FP32 bit patterns -> (16 signed 25-bit integers, block exponent) with
+    value_i ≈ int_i · 2**e: each magnitude is the element's significand shifted
+    right by (e_max - e_i) (bits below the block's e_max - 23 dropped). Exact for
+    SMX quantization: the quantizer's shift is at least 1 bit above what is dropped
+    (docs/hardware-top.md)."""
+    es, mants, signs = [], [], []
+    for k, x in enumerate(bits_list):
+        expf = x[23:31]
+        frac = x[0:23]
+        e = Signal(8, name=f"{name}_e{k}")
+        mant = Signal(24, name=f"{name}_m{k}")
+        m.d.comb += [e.eq(Mux(expf == 0, 1, expf)), mant.eq(Mux(expf == 0, frac, Cat(frac, Const(1, 1))))]
+        es.append(e); mants.append(mant); signs.append(x[31])
+    # max exponent (balanced tree)
+    level = es
+    depth = 0
+    while len(level) > 1:
+        nxt = []
+        for i in range(0, len(level), 2):
+            s = Signal(8, name=f"{name}_mx{depth}_{i}")
+            m.d.comb += s.eq(Mux(level[i] > level[i + 1], level[i], level[i + 1]))
+            nxt.append(s)
+        level = nxt
+        depth += 1
+    emax = level[0]
+    vals = []
+    for k in range(16):
+        sh = Signal(8, name=f"{name}_sh{k}")
+        m.d.comb += sh.eq(emax - es[k])
+        mag = Signal(24, name=f"{name}_mag{k}")
+        m.d.comb += mag.eq(Mux(sh > 24, 0, mants[k] >> sh))
+        v = Signal(signed(26), name=f"{name}_v{k}")
+        m.d.comb += v.eq(Mux(signs[k], -mag, mag))
+        vals.append(v)
+    bexp = Signal(signed(10), name=f"{name}_bexp")
+    m.d.comb += bexp.eq(emax - 150)
+    return vals, bexp
+
+
+def _acc_to_fp32(m, v, e, acc_bits, name):
+    """FP32 bits of v · 2**e (v signed acc_bits, e signed), one round-to-nearest-even
+    (= ``accumulator_to_fp32``), subnormals included. An overflow gives ±Inf (the
+    golden function refuses such data; see docs/hardware-top.md §7)."""
+    mag = Signal(acc_bits, name=f"{name}_mag")
+    m.d.comb += mag.eq(Mux(v < 0, -v, v))
+    lead = Signal(range(acc_bits), name=f"{name}_lead")
+    for bit in range(acc_bits):
+        with m.If(mag[bit]):
+            m.d.comb += lead.eq(bit)
+    el = Signal(signed(16), name=f"{name}_el")           # unbiased exponent of the leading bit
+    m.d.comb += el.eq(e + lead)
+    normal = el >= -126
+    s = Signal(signed(16), name=f"{name}_s")             # bits dropped (negative: shift left)
+    m.d.comb += s.eq(Mux(normal, lead - 23, -(e + 149)))
+    sr = Signal(7, name=f"{name}_sr")                    # right shift, clamped (>= acc_bits: all gone)
+    m.d.comb += sr.eq(Mux(s > 63, 63, Mux(s > 0, s, 0)))
+    sl = Signal(5, name=f"{name}_sl")
+    m.d.comb += sl.eq(Mux(s < 0, -s, 0))
+    wide = Cat(Const(0, 1), mag)                        # one extra bit for the guard at sr = ...
+    trunc = Signal(25, name=f"{name}_trunc")
+    m.d.comb += trunc.eq(Mux(s > 0, mag >> sr, mag << sl))
+    guard = Signal(name=f"{name}_guard")
+    sticky = Signal(name=f"{name}_sticky")
+    m.d.comb += [guard.eq(Mux(s > 0, (wide >> sr)[0], 0)),
+                 sticky.eq(Mux(s > 1, (mag & ((Const(1, 65) << (sr - 1)[:7]) - 1)[:acc_bits]) != 0, 0))]
+    rounded = Signal(26, name=f"{name}_rnd")
+    m.d.comb += rounded.eq(trunc + (guard & (sticky | trunc[0])))
+    base = Signal(32, name=f"{name}_base")
+    m.d.comb += base.eq(Mux(normal, ((el + 126)[:9]) << 23, 0))
+    mag_bits = Signal(32, name=f"{name}_bits")
+    m.d.comb += mag_bits.eq(base + rounded)
+    out = Signal(32, name=name)
+    m.d.comb += out.eq(Mux(mag == 0, 0, Mux(mag_bits >= 0x7F800000, Cat(Const(0x7F800000, 31), v[-1]),
+                                          Cat(mag_bits[:31], v[-1]))))
+    return out
+
+
+class QntUnit(wiring.Component):
+    """QUANT (fp32 or accumulator source, identity view) on one :class:`SMXQuantizer`;
+    ACCF (accumulator -> FP32, one rounding) on 16 converters beside it."""
+
+    def __init__(self, cfg: PintaConfig):
+        self.cfg = cfg
+        members = {"start": In(1), "cmd": In(unit_command_layout()),
+                   "r_exp": Out(ReadPortSignature(1)),
+                   "w_rec": Out(WritePortSignature(3)), "w_exp": Out(WritePortSignature(1))}
+        for r in range(4):
+            members[f"r_row{r}"] = Out(ReadPortSignature(4))
+            members[f"w_row{r}"] = Out(WritePortSignature(3))
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        cfg = self.cfg
+        m = Module()
+        slot, lgpw = slot_params(cfg)
+        m.submodules.q = q = SMXQuantizer(cfg)
+        c = Signal(unit_command_layout())
+        with m.If(self.start):
+            m.d.sync += c.eq(self.cmd)
+        # DIFFQ qbase, qdiff, base, diff: the base blocks (phase 0), then the diff
+        # blocks (phase 1), each a QUANT of its own source (separate block exponents).
+        is_diffq = c.word[120:128] == 0x33
+        phase = Signal()
+        dst = Signal(DESC)
+        src = Signal(DESC)
+        m.d.comb += [dst.eq(Mux(is_diffq & phase, c.d[1].as_value(), c.d[0].as_value())),
+                     src.eq(Mux(is_diffq, Mux(phase, c.d[3].as_value(), c.d[2].as_value()), c.d[1].as_value()))]
+        active = Signal()
+        n = Signal(32); ib = Signal(16); jb = Signal(16)
+        with m.If(self.start):
+            m.d.sync += [active.eq(1), n.eq(0), ib.eq(0), jb.eq(0), phase.eq(0)]
+        with m.Elif(active):
+            m.d.sync += n.eq(n + 1)
+            with m.If(jb == dst.cb - 1):
+                m.d.sync += [jb.eq(0), ib.eq(ib + 1)]
+            with m.Else():
+                m.d.sync += jb.eq(jb + 1)
+            with m.If(n == dst.nb - 1):
+                with m.If(is_diffq & ~phase):
+                    m.d.sync += [phase.eq(1), n.eq(0), ib.eq(0), jb.eq(0)]
+                with m.Else():
+                    m.d.sync += active.eq(0)
+        src_acc = src.fmt == Fmt.acc
+        flats = []
+        for r in range(4):
+            port = getattr(self, f"r_row{r}")
+            flat = Signal(32, name=f"flat{r}")
+            m.d.comb += flat.eq((ib * 4 + r) * dst.cols + jb * 4)
+            m.d.comb += [port.en.eq(active), port.buf.eq(src.buf),
+                         port.addr.eq(Mux(src_acc, src.addr + (n << 4) + 4 * r, src.addr + (flat >> 1)))]
+            flats.append(flat)
+        m.d.comb += [self.r_exp.en.eq(active), self.r_exp.buf.eq(src.buf),
+                     self.r_exp.addr.eq(src.addr + (src.nb << 4) + (n >> 1))]
+        # data cycle
+        dv = Signal(); d_acc = Signal(); d_half = Signal(); d_odd = Signal(4)
+        d_rowok = Signal(4); d_colok = Signal(4)
+        m.d.sync += [dv.eq(active), d_acc.eq(src_acc), d_half.eq(n[0])]
+        d_accf_early = Signal()
+        m.d.sync += d_accf_early.eq(c.word[120:128] == 0x31)
+        for r in range(4):
+            m.d.sync += [d_odd[r].eq(flats[r][0]), d_rowok[r].eq(ib * 4 + r < dst.rows),
+                         d_colok[r].eq(jb * 4 + r < dst.cols)]
+        fbits = []
+        for r in range(4):
+            port = getattr(self, f"r_row{r}")
+            halves = [port.data[32 * h:32 * h + 32] for h in range(8)]
+            for cc in range(4):
+                x = Signal(32, name=f"f{r}_{cc}")
+                hsel = Signal(3, name=f"hsel{r}_{cc}")
+                m.d.comb += hsel.eq(d_odd[r] + cc)
+                m.d.comb += x.eq(Mux(d_rowok[r] & d_colok[cc], pick(halves, hsel), 0))
+                fbits.append(x)
+        fvals, fexp = _fp32_to_fixed(m, fbits, "cvt")
+        acc_vals = []
+        for e in range(16):
+            port = getattr(self, f"r_row{e // 4}")
+            acc_vals.append(port.data[64 * (e % 4):64 * (e % 4) + cfg.accumulator_bits].as_signed())
+        acc_exp = Mux(d_half, self.r_exp.data[32:64], self.r_exp.data[0:32]).as_signed()
+        width = Signal(4)  # registered in the read cycle: the next instruction may own c by now
+        with m.Switch(dst.fmt):
+            with m.Case(Fmt.smx4):
+                m.d.sync += width.eq(4)
+            with m.Case(Fmt.smx12):
+                m.d.sync += width.eq(12)
+            with m.Default():
+                m.d.sync += width.eq(8)
+        m.d.comb += [q.i.valid.eq(dv & ~d_accf_early), q.i.payload.width.eq(width),
+                     q.i.payload.exponent.eq(Mux(d_acc, acc_exp, fexp))]
+        m.d.comb += [q.i.payload.values[e].eq(Mux(d_acc, acc_vals[e], fvals[e])) for e in range(16)]
+        m.d.comb += q.o.ready.eq(1)
+        # ---- ACCF: convert in the data cycle, write one cycle later, row by row ----
+        is_accf = c.word[120:128] == 0x31
+        d_accf = Signal()
+        m.d.sync += d_accf.eq(is_accf)
+        conv = [_acc_to_fp32(m, acc_vals[e], acc_exp, cfg.accumulator_bits, f"accf{e}") for e in range(16)]
+        w_v = Signal(); w_conv = [Signal(32, name=f"accf_q{e}") for e in range(16)]
+        d_flat = [Signal(32, name=f"d_flat{r}") for r in range(4)]
+        w_flat = [Signal(32, name=f"w_flat{r}") for r in range(4)]
+        w_rowok = Signal(4); w_colok = Signal(4)
+        d_info = Signal(unsigned(32 + 2 + 32))  # addr, buf, rows*cols
+        w_info = Signal(unsigned(32 + 2 + 32))
+        m.d.sync += [d_flat[r].eq(flats[r]) for r in range(4)]
+        m.d.sync += d_info.eq(Cat(dst.addr, dst.buf, (dst.rows * dst.cols)[:32]))
+        m.d.sync += [w_v.eq(dv & d_accf), w_rowok.eq(d_rowok), w_colok.eq(d_colok), w_info.eq(d_info)]
+        m.d.sync += [w_flat[r].eq(d_flat[r]) for r in range(4)]
+        m.d.sync += [w_conv[e].eq(conv[e]) for e in range(16)]
+        w_addr, w_buf, w_n = w_info[:32], w_info[32:34], w_info[34:66]
+        for r in range(4):
+            port = getattr(self, f"w_row{r}")
+            odd = w_flat[r][0]
+            halves, lanes = [], []
+            for h in range(6):
+                # element column cc = h - odd; the half after the matrix's last element
+                # (odd count) is written as zero, as the fp32 layout requires
+                cands = []
+                for o in (0, 1):
+                    cc = h - o
+                    if 0 <= cc < 4:
+                        cands.append((o, w_conv[4 * r + cc], w_rowok[r] & w_colok[cc]))
+                    else:
+                        cands.append((o, Const(0, 32), Const(0, 1)))
+                val = Mux(odd, cands[1][1], cands[0][1])
+                ok = Mux(odd, cands[1][2], cands[0][2])
+                tail = (w_flat[r] + (h - 0) - odd == w_n) & Const(h % 2, 1) & w_rowok[r] if h % 2 else Const(0, 1)
+                halves.append(Mux(ok, val, 0))
+                lanes.append(ok | tail)
+            m.d.comb += [port.en.eq(w_v), port.buf.eq(w_buf), port.addr.eq(w_addr + (w_flat[r] >> 1)),
+                         port.data.eq(Cat(*halves)),
+                         port.be.eq(Cat(*(Cat(*([lane] * 4)) for lane in lanes)))]
+
+        # block info through the quantizer's stages (it never stalls: o.ready = 1)
+        info = data.StructLayout({"n": unsigned(32), "addr": unsigned(32), "nb": unsigned(30), "buf": unsigned(2),
+                                  "w": unsigned(2)})
+        cur = Signal(info)
+        wq = Mux(dst.fmt == Fmt.smx4, 1, Mux(dst.fmt == Fmt.smx12, 3, 2))
+        m.d.sync += [cur.n.eq(n), cur.addr.eq(dst.addr), cur.nb.eq(dst.nb), cur.buf.eq(dst.buf), cur.w.eq(wq)]
+        stages = [cur]
+        for s in range(SMXQuantizer.LATENCY):
+            nxt = Signal(info, name=f"qinfo{s}")
+            m.d.sync += nxt.eq(stages[-1])
+            stages.append(nxt)
+        o = stages[-1]
+        # pack codes
+        codes = q.o.payload.codes
+        p4 = Cat(*(codes[e][:4] for e in range(16)))
+        p8 = Cat(*(codes[e][:8] for e in range(16)))
+        p12 = Cat(*(codes[e][:12] for e in range(16)))
+        rec = Signal(192)
+        m.d.comb += rec.eq(Mux(o.w == 1, p4, Mux(o.w == 3, p12, p8)))
+        m.d.comb += [self.w_rec.en.eq(q.o.valid), self.w_rec.buf.eq(o.buf),
+                     self.w_rec.addr.eq(o.addr + o.n * o.w), self.w_rec.data.eq(rec),
+                     self.w_rec.be.eq(Mux(o.w == 1, 0xFF, Mux(o.w == 2, 0xFFFF, 0xFFFFFF)))]
+        slot_sel = o.n[:lgpw]
+        ex = q.o.payload.exponent.as_signed()
+        slot_val = Signal(signed(slot))
+        m.d.comb += slot_val.eq(ex)
+        exp_word = Signal(64)
+        m.d.comb += exp_word.eq(slot_val.as_unsigned() << (slot_sel * slot))
+        last = o.n == o.nb - 1
+        sb = slot // 8
+        one = Signal(8)
+        m.d.comb += one.eq(((1 << sb) - 1) << (slot_sel * sb))
+        upto = Signal(8)
+        m.d.comb += upto.eq((0xFF << (slot_sel * sb))[:8])
+        m.d.comb += [self.w_exp.en.eq(q.o.valid), self.w_exp.buf.eq(o.buf),
+                     self.w_exp.addr.eq(o.addr + o.nb * o.w + (o.n >> lgpw)), self.w_exp.data.eq(exp_word),
+                     self.w_exp.be.eq(Mux(last, upto, one))]
+        return m

@@ -1,0 +1,308 @@
+"""Regression cases for the PINTA top: programs, their simulator results, the comparison,
+and an Amaranth-simulator driver of :class:`~pinta.hw.top.PintaSystem`.
+
+Used by tests/hw/test_rtl_top.py with two drivers that speak the same host
+protocol: the cocotb bench (tests/hw/cocotb_top.py, Verilator) and
+:func:`run_pysim` (Amaranth's simulator). A case is a JSON-able dict:
+program words (hex), DRAM image to preload, DRAM regions to read back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from pinta.sim import layout
+from pinta.sim.isa import Instr, encode
+from pinta.sim.machine import Machine
+from pinta.sim.programs import ProgramBuilder, diffquant_first_layer_program, gemm_program
+
+UNITS = ("CTRL", "DMA", "MAC", "QNT", "VEC")
+
+HERE = Path(__file__).parent
+
+
+@contextlib.contextmanager
+def sim_with_prepass():
+    """The simulator with GEMM occupancy += Kb - 1 (the proposed timing change)."""
+    import pinta.sim.program as prog
+    from pinta.sim import timing
+
+    orig = prog.instruction_timing
+
+    def patched(ins, descs, cfg):
+        t = orig(ins, descs, cfg)
+        if ins.mnemonic != "GEMM":
+            return t
+        m, k, n = timing.gemm_shape(ins, descs)
+        kb = -(-k // cfg.block_size)
+        return timing.Timing(t.unit, t.occupancy + kb - 1, t.latency + kb - 1)
+
+    prog.instruction_timing = patched
+    prog._analyze_cached.cache_clear()
+    try:
+        yield
+    finally:
+        prog.instruction_timing = orig
+        prog._analyze_cached.cache_clear()
+
+
+def _simulate(cfg, pb: ProgramBuilder, prepass: bool):
+    with (sim_with_prepass() if prepass else contextlib.nullcontext()):
+        m = Machine(cfg, check_layout=True)
+        for addr, x in pb.inputs.items():
+            m.put_fp32(addr, x)
+        res = m.run(pb.program)
+    an = res.analysis
+    expect = {}
+    read = {}
+    for name, (addr, t) in pb.outputs.items():
+        n = t.descriptor(cfg).words
+        read[name] = (addr // 8, n)
+        expect[name] = [int(w) for w in np.frombuffer(m.dram_read(addr, n * 8), dtype="<u8")]
+    return an, read, expect
+
+
+def make_case(cfg, pb: ProgramBuilder, prepass: bool = False):
+    an, read, expect = _simulate(cfg, pb, prepass)
+    dram = {str(addr // 8): [int(w) for w in layout.pack_fp32(np.asarray(x, np.float32))]
+            for addr, x in pb.inputs.items()}
+    case = {"program": [f"{encode(i):032x}" for i in pb.program], "dram": dram, "read": read}
+    return case, {"analysis": an, "stores": expect, "n": len(pb.program)}
+
+
+def compare(name, got, want) -> list[str]:
+    bad = []
+    an = want["analysis"]
+    if got["error"]:
+        return [f"{name}: RTL stopped with error {got['error']} at instruction {got['error_pc']}"]
+    for region, words in want["stores"].items():
+        rtl = [int(w) for w in got["regions"][region]]
+        if rtl != words:
+            diff = [j for j, (a, b) in enumerate(zip(rtl, words)) if a != b]
+            bad.append(f"{name}: store {region!r}: {len(diff)} of {len(words)} words differ, first at word {diff[0]}: "
+                       f"rtl 0x{rtl[diff[0]]:016x} sim 0x{words[diff[0]]:016x}")
+    if got["cycles"] != an.total_cycles:
+        bad.append(f"{name}: cycles rtl {got['cycles']} sim {an.total_cycles}")
+    for u in ("CTRL", "DMA", "MAC", "QNT", "VEC"):
+        for kind in ("busy", "stall"):
+            if got[kind][u] != getattr(an, kind)[u]:
+                bad.append(f"{name}: {kind}[{u}] rtl {got[kind][u]} sim {getattr(an, kind)[u]}")
+    if got["issued"] != want["n"]:
+        bad.append(f"{name}: issued {got['issued']} of {want['n']}")
+    if got["sb_full"] or got["mac_late"] or got["late_writes"]:
+        bad.append(f"{name}: outside the model: scoreboard-full cycles {got['sb_full']}, MAC refusals {got['mac_late']}, "
+                   f"late buffer writes {got['late_writes']}")
+    return bad
+
+
+def gemm_accf_program(cfg, x, w, bits: int = 8) -> ProgramBuilder:
+    """Q(x)·Q(w) stored as the accumulator and as FP32 (ACCF: one rounding)."""
+    from pinta.sim.isa import Buffer, MacMode
+
+    pb = ProgramBuilder(cfg)
+    tx = pb.load_fp32(Buffer.activations, x)
+    tw = pb.load_fp32(Buffer.optimizer, w)
+    qx = pb.quant(tx, bits, buf=Buffer.activations)
+    qw = pb.quant(tw, bits, buf=Buffer.weights)
+    acc = pb.gemm(qx, qw, MacMode.for_widths(bits, bits), buf=Buffer.gradients)
+    f = pb.accf(acc, buf=Buffer.optimizer)
+    pb.emit("BARRIER")
+    pb.store("acc", acc)
+    pb.store("f", f)
+    return pb
+
+
+def quant_chain_program(cfg, x) -> ProgramBuilder:
+    """One fp32 source quantized to every width back to back (each QUANT issues the cycle
+    the previous one's occupancy ends), then requantized from an accumulator."""
+    from pinta.sim.isa import Buffer
+
+    pb = ProgramBuilder(cfg)
+    tx = pb.load_fp32(Buffer.activations, x)
+    outs = {f"q{b}": pb.quant(tx, b, buf=Buffer.weights) for b in (12, 4, 8)}
+    pb.emit("BARRIER")
+    for name, t in outs.items():
+        pb.store(name, t)
+    return pb
+
+
+def gemm_cases(cfg):
+    rng = np.random.default_rng(6)
+
+    def mat(r, c, scale=1.0):
+        return (rng.standard_normal((r, c)) * scale).astype(np.float32)
+
+    cases = {
+        # Kb = 1: the simulator's timing as it is.
+        "gemm_i8_8x4x8": make_case(cfg, gemm_program(cfg, mat(8, 4), mat(4, 8))),
+        "gemm_i8_pad_5x3x6": make_case(cfg, gemm_program(cfg, mat(5, 3, 100.0), mat(3, 6, 1e-3))),
+        "gemm_i12x8_out12": make_case(cfg, gemm_program(cfg, mat(4, 4), mat(4, 12), bits_x=12, out_bits=12)),
+        "gemm_i4_out4": make_case(cfg, gemm_program(cfg, mat(12, 4), mat(4, 4), bits_x=4, bits_w=4, out_bits=4)),
+        "gemm_tb_i8x12": make_case(cfg, gemm_program(cfg, mat(6, 4), mat(7, 4), bits_w=12, transpose_w=True)),
+        # ACCF: rows 4..6 tiny, so those outputs are FP32 subnormals; 7×7 = 49 elements (odd tail)
+        "gemm_accf_mixed": make_case(cfg, gemm_accf_program(
+            cfg, mat(7, 4) * np.array([1, 1, 1, 1, 3e-21, 1e-20, 2e-20], np.float32)[:, None], mat(4, 7, 1e-20))),
+        "quant_chain_12_4_8": make_case(cfg, quant_chain_program(cfg, mat(9, 10, 30.0))),
+        # DiffQuant first layer: DIFFQ (separate exponents for x and δ), W quantized once, two GEMMs
+        "diffq_first_layer": make_case(cfg, diffquant_first_layer_program(cfg, mat(8, 4), mat(8, 4, 1e-3), mat(4, 8))),
+        # Kb > 1: the simulator with the exponent pre-pass (see module docstring).
+        "gemm_kb3_i8": make_case(cfg, gemm_program(cfg, mat(8, 12), mat(12, 8)), prepass=True),
+        "gemm_kb2_i4_tb": make_case(cfg, gemm_program(cfg, mat(4, 8), mat(9, 8), bits_x=4, bits_w=4, transpose_w=True),
+                                prepass=True),
+    }
+    return cases
+
+
+def illegal_cases(cfg):
+    """Runs (in order) of the GEMM program with its GEMM word replaced by a bad one, then a
+    valid program on the same machine. Returns (cases, expectations): for a bad run
+    {"code", "k", "prefix"} (error code, index, the valid prefix's simulator analysis),
+    for the final good run the usual expectation."""
+    rng = np.random.default_rng(1)
+    pb = gemm_program(cfg, rng.standard_normal((4, 4)).astype(np.float32),
+                      rng.standard_normal((4, 4)).astype(np.float32))
+    prog = pb.program
+    k = next(i for i, ins in enumerate(prog) if ins.mnemonic == "GEMM")  # stop right before the GEMM
+    good = [f"{encode(i):032x}" for i in prog]
+    gemm = encode(prog[k])
+    words = {
+        "unknown_opcode": (0xFF << 120, 1),
+        "unit_mismatch": ((gemm & ~(0x7 << 117)) | (3 << 117), 1),
+        "reserved_bits": (gemm | (1 << 100), 1),
+        "bad_fmt": (encode(Instr.make("TDESC", t=0, buf=0, fmt=0, addr=0, rows=1, cols=1)) | (5 << 7), 1),
+        "view_v0": (encode(Instr.make("VIEW", v=1, d0=1, d1=1, d2=1, d3=1, perm=0b11100100)) & ~0x7, 1),
+        # decodes fine, but this RTL version has no vector unit yet
+        "unimplemented_vadd": (encode(Instr.make("VADD", dst=0, a=0, b=0)), 2),
+    }
+    dram = {str(a // 8): [int(w) for w in layout.pack_fp32(x)] for a, x in pb.inputs.items()}
+    m = Machine(cfg)
+    for a, x in pb.inputs.items():
+        m.put_fp32(a, x)
+    prefix = m.run(prog[:k]).analysis
+    cases, want = {}, {}
+    for name, (w, code) in words.items():
+        cases[name] = {"program": good[:k] + [f"{w:032x}"] + good[k + 1:], "dram": dram, "read": {}}
+        want[name] = {"code": code, "k": k, "prefix": prefix}
+    rng = np.random.default_rng(3)
+    case, expect = make_case(cfg, gemm_program(cfg, rng.standard_normal((8, 4)).astype(np.float32),
+                                               rng.standard_normal((4, 4)).astype(np.float32)))
+    case["host_dram"] = True  # the run that also loads its data through the host port
+    cases["valid_after_errors"] = case
+    want["valid_after_errors"] = expect
+    return cases, want
+
+
+def check_illegal(name, got, want) -> list[str]:
+    if "code" not in want:
+        return compare(name, got, want)
+    bad = []
+    code, k, prefix = want["code"], want["k"], want["prefix"]
+    if got["error"] != code or got["error_pc"] != k:
+        bad.append(f"{name}: error {got['error']} at {got['error_pc']}, expected {code} at {k}")
+    if got["status"] & 1 or not got["status"] & 2:
+        bad.append(f"{name}: status 0x{got['status']:x}: not stopped")
+    # clean stop: exactly the valid prefix issued and drained
+    if got["issued"] != k or got["cycles"] != prefix.total_cycles:
+        bad.append(f"{name}: issued {got['issued']}, cycles {got['cycles']}; the valid prefix has {k} "
+                   f"instructions and {prefix.total_cycles} cycles")
+    for u in UNITS:
+        if got["busy"][u] != prefix.busy[u]:
+            bad.append(f"{name}: busy[{u}] {got['busy'][u]} != prefix {prefix.busy[u]}")
+    return bad
+
+
+# ---------------------------------------------------------------------------
+# Amaranth-simulator driver (same host protocol as tests/hw/cocotb_top.py)
+# ---------------------------------------------------------------------------
+
+def run_pysim(cfg, cases: dict, *, preload_dram: bool = False, max_cycles: int = 20000) -> dict:
+    """Run ``cases`` in order on one :class:`PintaSystem` in Amaranth's simulator.
+
+    With ``preload_dram`` the DRAM images are placed directly in the DRAM model
+    (faster), except for cases marked ``host_dram``; otherwise through the host
+    port, like the cocotb bench.
+    """
+    from amaranth.sim import Simulator
+
+    from pinta.hw.top import HOST_DRAM_BASE, HOST_PMEM_BASE, HOST_REGS, PintaSystem
+
+    n_words = max(len(c["program"]) for c in cases.values())
+    dut = PintaSystem(cfg, dram_words=2048, pmem_depth=max(32, 1 << (n_words - 1).bit_length()))
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    results = {}
+
+    async def bench(ctx):
+        async def write(a, v):
+            ctx.set(dut.host_addr, a)
+            ctx.set(dut.host_wdata, v & ((1 << 64) - 1))
+            ctx.set(dut.host_we, 1)
+            await ctx.tick()
+            ctx.set(dut.host_we, 0)
+
+        async def read(a):
+            ctx.set(dut.host_addr, a)
+            ctx.set(dut.host_re, 1)
+            await ctx.tick()
+            ctx.set(dut.host_re, 0)
+            return ctx.get(dut.host_rdata)
+
+        for name, case in cases.items():
+            words = [int(w, 16) for w in case["program"]]
+            for i, w in enumerate(words):
+                await write(HOST_PMEM_BASE + 2 * i, w & ((1 << 64) - 1))
+                await write(HOST_PMEM_BASE + 2 * i + 1, w >> 64)
+            for base, image in case["dram"].items():
+                for j, w in enumerate(image):
+                    if preload_dram and not case.get("host_dram"):
+                        ctx.set(dut.dram_mem.data[int(base) + j], int(w))
+                    else:
+                        await write(HOST_DRAM_BASE + int(base) + j, int(w))
+            await write(HOST_REGS["prog_len"], len(words))
+            await write(HOST_REGS["control"], 1)
+            status = 0
+            for _ in range(max_cycles // 8):
+                await ctx.tick().repeat(8)
+                status = await read(HOST_REGS["control"])
+                if status & 2:
+                    break
+            else:
+                raise AssertionError(f"{name}: not done within {max_cycles} cycles (status 0x{status:x})")
+            out = {"status": status, "error": (status >> 4) & 0xF, "error_pc": (status >> 32) & 0xFFFF,
+                   "cycles": await read(HOST_REGS["cycles"]), "issued": await read(HOST_REGS["issued"]),
+                   "sb_full": await read(HOST_REGS["sb_full"]), "mac_late": await read(HOST_REGS["mac_late"]),
+                   "late_writes": await read(HOST_REGS["late_writes"]),
+                   "busy": {}, "stall": {}, "regions": {}}
+            for k, u in enumerate(UNITS):
+                out["busy"][u] = await read(HOST_REGS["busy"] + k)
+                out["stall"][u] = await read(HOST_REGS["stall"] + k)
+            for region, (base, n) in case["read"].items():
+                out["regions"][region] = [str(await read(HOST_DRAM_BASE + base + j)) for j in range(n)]
+            results[name] = out
+
+    sim.add_testbench(bench)
+    sim.run()
+    return results
+
+
+def run_cocotb(model, bench_dir, tmp_path, cases: dict) -> dict:
+    cases_path = Path(tmp_path) / "cases.json"
+    results_path = Path(tmp_path) / "results.json"
+    cases_path.write_text(json.dumps(cases))
+    tests, failed, xml = model.run("cocotb_top", bench_dir, env={"PINTA_TOP_CASES": str(cases_path),
+                                                                 "PINTA_TOP_RESULTS": str(results_path)})
+    assert tests == 1 and failed == 0, f"cocotb bench failed; see {xml}"
+    return json.loads(results_path.read_text())
+
+
+def report(cases_want: dict, results: dict) -> str:
+    lines = []
+    for name, want in cases_want.items():
+        g = results[name]
+        sim_total = want["analysis"].total_cycles if "analysis" in want else want["prefix"].total_cycles
+        lines.append(f"  {name:20s} cycles rtl {g['cycles']:5d} sim {sim_total:5d}  busy {g['busy']}  stall {g['stall']}")
+    return "\n".join(lines)
