@@ -162,6 +162,62 @@ def _mean_iteration(sim: dict) -> tuple[float, dict[str, float], dict[str, dict[
     return cycles, actions, units
 
 
+#: Run settings compared with the specified ones (algorithms.md §1), with their labels.
+_WORKLOAD_FIELDS = (("n_interior", "interior points per iteration (B)"), ("n_boundary", "boundary points"),
+                    ("n_initial", "initial points"), ("pairs", "SE antithetic pairs (K)"),
+                    ("hidden", "hidden widths"))
+
+
+def _workload(run: RunData) -> dict[str, Any]:
+    """This run's problem size against the PDE's specified one (the GPU baselines' settings).
+
+    ``reduced`` is True when any recorded setting differs; settings the run
+    did not record are listed as unknown and do not count as reduced.
+    """
+    settings = run.run.get("settings") or {}
+    try:
+        from pinta.flows.estimate import EstimateError, specified_problem
+
+        p = specified_problem(str(run.run["pde"]))
+    except (ImportError, EstimateError):
+        return {"reduced": False, "rows": [], "known": False, "tt_rank": settings.get("tt_rank")}
+    spec = {"n_interior": p.n_interior, "n_boundary": p.n_boundary, "n_initial": p.n_initial if p.time_dependent else 0,
+            "pairs": p.pairs, "hidden": list(p.net.hidden)}
+    rows = []
+    for key, label in _WORKLOAD_FIELDS:
+        mine = settings.get(key)
+        rows.append({"setting": label, "key": key, "run": mine, "specified": spec[key],
+                     "differs": mine is not None and list(mine) != spec[key] if key == "hidden"
+                     else mine is not None and mine != spec[key]})
+    return {"reduced": any(r["differs"] for r in rows), "rows": rows, "known": bool(settings),
+            "tt_rank": settings.get("tt_rank"), "diffquant": settings.get("diffquant", True)}
+
+
+def _spec_figures(run: RunData, table, node, voltage, rule: str, progress) -> dict[str, Any] | None:
+    """Time, energy and SRAM area of one iteration at the specified settings (static analysis, cached)."""
+    from pinta.flows.estimate import EstimateError, cached_estimate
+
+    work_rank = (run.run.get("settings") or {}).get("tt_rank")
+    try:
+        est = cached_estimate(run.path / "spec_estimate.json", str(run.run["pde"]), run.config, tt_rank=work_rank,
+                              diffquant=(run.run.get("settings") or {}).get("diffquant", True), progress=progress)
+    except EstimateError as e:
+        return {"error": str(e)}
+    cfg = PintaConfig.from_dict(est["config"])
+    it = est["iteration"]
+    energy = energy_of({k: float(v) for k, v in it["actions"].items()}, table, config=cfg, node=node,
+                       voltage=voltage, rule=rule)
+    return {"config": cfg, "growth": est["growth"], "settings": est["settings"], "cycles": it["cycles"],
+            "s_per_iter": it["cycles"] / cfg.clock_hz, "j_per_iter": energy.total_j,
+            "energy_per_category": energy.per_category, "units": it["units"]}
+
+
+def _fmt_setting(v) -> str:
+    if v is None:
+        return "not recorded"
+    return ",".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)
+
+
 def _fmt(x: float | None, unit: str = "", digits: int = 3) -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "n/a"
@@ -260,8 +316,16 @@ def _plots(out: Path, synthetic: bool, pinta_label: str, pinta_s: float, pinta_j
 def build_report(run_dir: str | Path, out_dir: str | Path | None = None, *, shared: str | Path | None = None,
                  node: float | None = None, voltage: float | None = None, energy_table: str | None = None,
                  rule: str = "dennard_cv2", area_json: str | Path | None = None,
-                 area_node: float = area_mod.EDGE_NODE_NM, plots: bool = True) -> dict[str, Any]:
+                 area_node: float = area_mod.EDGE_NODE_NM, plots: bool = True,
+                 spec_estimate: bool = False, progress=None) -> dict[str, Any]:
     """Write the report of ``run_dir``; returns the summary dict (also written as ``summary.json``).
+
+    ``spec_estimate``: when the run used reduced settings (fewer points or
+    pairs, narrower layers than algorithms.md §1), also price one iteration at
+    the specified settings by static analysis (:mod:`pinta.flows.estimate`;
+    cached in ``RUN_DIR/spec_estimate.json``) and make that the headline,
+    because only it is like for like with the baselines. ``progress``: optional
+    callable taking a message string (the CLI prints them).
 
     ``node`` (nm) / ``voltage`` (V): where PINTA's energy is evaluated
     (default: the energy table's own node and voltage), scaled with ``rule``.
@@ -279,6 +343,15 @@ def build_report(run_dir: str | Path, out_dir: str | Path | None = None, *, shar
     pinta_s = cycles / cfg.clock_hz
     energy = energy_of(actions, table, config=cfg, node=node, voltage=voltage, rule=rule)
     pinta_j = energy.total_j
+
+    work = _workload(run)
+    spec = spec_error = None
+    if spec_estimate and work["reduced"]:
+        spec = _spec_figures(run, table, node, voltage, rule, progress)
+        if "error" in spec:
+            spec, spec_error = None, spec["error"]
+    # The headline PINTA figures: like for like with the baselines whenever that is known.
+    head_s, head_j = (spec["s_per_iter"], spec["j_per_iter"]) if spec else (pinta_s, pinta_j)
 
     bl = load_baselines(shared)
     for f in run.cpu_baseline_files:
@@ -298,11 +371,20 @@ def build_report(run_dir: str | Path, out_dir: str | Path | None = None, *, shar
             "source": r.source, "comparable": ok, "s_per_iter": r.s_per_iter, "j_per_iter": r.j_per_iter,
             "speedup_vs_baseline": r.s_per_iter / pinta_s if ok else None,
             "energy_ratio_vs_baseline": (r.j_per_iter / pinta_j) if (ok and r.j_per_iter is not None) else None,
+            "speedup_vs_baseline_specified": r.s_per_iter / spec["s_per_iter"] if (ok and spec) else None,
+            "energy_ratio_vs_baseline_specified": (r.j_per_iter / spec["j_per_iter"])
+            if (ok and spec and r.j_per_iter is not None) else None,
         })
-    _write_csv(out / "comparison.csv", [{"baseline": "PINTA (simulated)", "framework": "pinta", "method": method,
-                                         "device": f"PINTA {cfg.name}", "source": "sim_stats.json",
-                                         "comparable": True, "s_per_iter": pinta_s, "j_per_iter": pinta_j,
-                                         "speedup_vs_baseline": None, "energy_ratio_vs_baseline": None}] + comp)
+    none4 = dict.fromkeys(("speedup_vs_baseline", "energy_ratio_vs_baseline", "speedup_vs_baseline_specified",
+                           "energy_ratio_vs_baseline_specified"))
+    pinta_rows = [{"baseline": "PINTA (simulated" + (", this run's reduced settings)" if work["reduced"] else ")"),
+                   "framework": "pinta", "method": method, "device": f"PINTA {cfg.name}", "source": "sim_stats.json",
+                   "comparable": not work["reduced"], "s_per_iter": pinta_s, "j_per_iter": pinta_j} | none4]
+    if spec:
+        pinta_rows.append({"baseline": "PINTA (static analysis, specified settings)", "framework": "pinta",
+                           "method": method, "device": f"PINTA {spec['config'].name}", "source": "spec_estimate.json",
+                           "comparable": True, "s_per_iter": spec["s_per_iter"], "j_per_iter": spec["j_per_iter"]} | none4)
+    _write_csv(out / "comparison.csv", pinta_rows + comp)
 
     e_rows = [{"action": a, "category": category_of(a), "count": actions[a], "unit": energy.entries[a].unit,
                "pj_per_unit": energy.entries[a].value, "joules": energy.per_action[a]}
@@ -330,7 +412,9 @@ def build_report(run_dir: str | Path, out_dir: str | Path | None = None, *, shar
     last_eval = next((m for m in reversed(run.metrics) if m["rel_l2"] is not None), None)
 
     pinta_label = f"PINTA {cfg.name} ({method.upper()}, simulated)"
-    plots = [] if not plots else _plots(out, run.synthetic, pinta_label, pinta_s, pinta_j, comp, run.metrics, anchors, util_rows, energy.per_unit,
+    plot_label = (f"PINTA {spec['config'].name} ({method.upper()}, specified settings)" if spec else
+                  pinta_label + (" reduced" if work["reduced"] else ""))
+    plots = [] if not plots else _plots(out, run.synthetic, plot_label, head_s, head_j, comp, run.metrics, anchors, util_rows, energy.per_unit,
                    area_rows)
 
     sources = sorted({e.source for e in table.entries.values()})
@@ -343,9 +427,19 @@ def build_report(run_dir: str | Path, out_dir: str | Path | None = None, *, shar
         "energy": energy.to_dict(),
         "pinta": {"cycles_per_iter": cycles, "s_per_iter": pinta_s, "j_per_iter": pinta_j,
                   "sim_iterations_averaged": len(run.sim["iterations"])},
+        "workload": {"reduced": work["reduced"], "settings_recorded": work["known"],
+                     "rows": [{k: r[k] for k in ("key", "run", "specified", "differs")} for r in work["rows"]]},
+        "pinta_specified": None if spec is None else {
+            "config": spec["config"].to_dict(), "buffer_growth": spec["growth"], "settings": spec["settings"],
+            "cycles_per_iter": spec["cycles"], "s_per_iter": spec["s_per_iter"], "j_per_iter": spec["j_per_iter"],
+            "sram_mm2": area_mod.area_report(None, spec["config"], area_node).total_mm2,
+            "method": "static analysis of the compiled iteration (pinta.flows.estimate)"},
+        "pinta_specified_error": spec_error,
         "headline": {"baseline": headline.label, "framework": HEADLINE[0], "method": HEADLINE[1],
-                     "speedup": headline.s_per_iter / pinta_s,
-                     "energy_ratio": None if headline.j_per_iter is None else headline.j_per_iter / pinta_j,
+                     "pinta": "specified settings (static analysis)" if spec else
+                     ("this run (reduced settings: not like for like)" if work["reduced"] else "this run"),
+                     "speedup": headline.s_per_iter / head_s,
+                     "energy_ratio": None if headline.j_per_iter is None else headline.j_per_iter / head_j,
                      "why": "JAX-jit is the strongest software baseline (shared/baselines/README.md)"},
         "strongest_by_time": {"baseline": strongest.label, "s_per_iter": strongest.s_per_iter},
         "comparison": comp,
@@ -370,33 +464,84 @@ def build_report(run_dir: str | Path, out_dir: str | Path | None = None, *, shar
     hl = summary["headline"]
     L.append("## Headline")
     L.append("")
-    L.append(f"PINTA (simulated, {cfg.clock_mhz:g} MHz, energy at {energy.node_nm:g} nm / {energy.voltage_v:g} V): "
-             f"**{pinta_s * 1e3:.4g} ms** and **{pinta_j * 1e3:.4g} mJ** per training iteration "
-             f"({cycles:.6g} cycles, mean of {len(run.sim['iterations'])} simulated iteration(s)).")
+    run_line = (f"{cycles:.6g} cycles, mean of {len(run.sim['iterations'])} simulated iteration(s)")
+    if spec:
+        grown = (f" The specified problem does not fit config '{cfg.name}''s buffers: it is priced on "
+                 f"'{spec['config'].name}' (every buffer {spec['growth']}× larger, "
+                 f"{summary['pinta_specified']['sram_mm2']:.3g} mm² of SRAM at {area_node:g} nm)."
+                 if spec["growth"] > 1 else "")
+        L.append(f"PINTA at the **specified settings** of {pde} (algorithms.md §1, the baselines' settings; "
+                 f"static analysis of the compiled iteration, {spec['cycles']:.6g} cycles at {cfg.clock_mhz:g} MHz, "
+                 f"energy at {energy.node_nm:g} nm / {energy.voltage_v:g} V): **{head_s * 1e3:.4g} ms** and "
+                 f"**{head_j * 1e3:.4g} mJ** per training iteration.{grown}")
+        L.append("")
+        L.append(f"This run trained at **reduced settings** (see Workload): {pinta_s * 1e3:.4g} ms and "
+                 f"{pinta_j * 1e3:.4g} mJ per iteration ({run_line}); those figures are for a smaller problem "
+                 "than the baselines solve and are not compared with them in the headline.")
+    else:
+        L.append(f"PINTA (simulated, {cfg.clock_mhz:g} MHz, energy at {energy.node_nm:g} nm / {energy.voltage_v:g} V): "
+                 f"**{pinta_s * 1e3:.4g} ms** and **{pinta_j * 1e3:.4g} mJ** per training iteration ({run_line}).")
+        if work["reduced"]:
+            L.append("")
+            L.append("> **Not like for like.** This run used reduced settings (see Workload) and the baselines "
+                     "the specified ones" + (f"; pricing the specified settings failed: {spec_error}" if spec_error
+                                             else "; `pinta report` without `--no-spec-estimate` prices them") + ".")
     L.append("")
     L.append(f"Against **{headline.label}** (the headline baseline: jitted JAX is the strongest software baseline, "
              f"shared/baselines/README.md): speedup **{hl['speedup']:.3g}×**, energy ratio "
-             f"**{_fmt(hl['energy_ratio'])}×** (baseline J / PINTA J).")
+             f"**{_fmt(hl['energy_ratio'])}×** (baseline J / PINTA J; PINTA: {hl['pinta']}).")
+    slower = [f"{1 / v:.3g}× the baseline's {what}" for v, what in ((hl["speedup"], "time"),
+                                                                       (hl["energy_ratio"], "energy")) if v and v < 1]
+    if slower:
+        L.append(f"A ratio below 1 means PINTA loses: it takes {' and '.join(slower)} per iteration.")
     if strongest.label != headline.label:
         L.append(f"The lowest time per iteration among the baselines for {pde} is {strongest.label} "
                  f"({strongest.s_per_iter * 1e3:.4g} ms), not the headline baseline; its speedup is "
-                 f"{strongest.s_per_iter / pinta_s:.3g}×.")
+                 f"{strongest.s_per_iter / head_s:.3g}×.")
     else:
         L.append(f"It is also the fastest baseline measured for {pde}.")
     L.append("")
+    L.append("## Workload")
+    L.append("")
+    if not work["rows"]:
+        L.append(f"'{pde}' is not one of the benchmark PDEs: there are no specified settings to compare with.")
+    elif not work["known"]:
+        L.append("run.json records no settings: this run's problem size is unknown.")
+    else:
+        L.append("| setting | this run | specified (algorithms.md §1; GPU baselines) |")
+        L.append("|---|---|---|")
+        for r in work["rows"]:
+            mark = " **(reduced)**" if r["differs"] else ""
+            L.append(f"| {r['setting']} | {_fmt_setting(r['run'])}{mark} | {_fmt_setting(r['specified'])} |")
+        rank = work["tt_rank"]
+        L.append(f"| hidden layers | {'dense' if rank is None else f'TT, rank {rank}'} | same |")
+    L.append("")
+    if spec:
+        L.append("The specified-settings figures come from compiling one iteration at those settings for the same "
+                 "chip and analysing its programs (flows/estimate.py): PINTA's timing and action counts do not depend "
+                 "on data, so they are the simulator's figures for that program without computing its values.")
+        L.append("")
     L.append("## Time and energy per iteration against every baseline")
     L.append("")
     L.append("Speedup = baseline s/iter ÷ PINTA s/iter; energy ratio = baseline J/iter ÷ PINTA J/iter. "
-             "Each row names its baseline.")
+             "Each row names its baseline." + (" Ratios are given against PINTA at the specified settings; "
+                                               "this run's reduced-settings figures are listed for reference only."
+                                               if spec else ""))
     L.append("")
+    sk, ek = ("speedup_vs_baseline_specified", "energy_ratio_vs_baseline_specified") if spec else \
+        ("speedup_vs_baseline", "energy_ratio_vs_baseline")
     L.append("| baseline | device | s/iter | J/iter | speedup vs this baseline | energy ratio vs this baseline |")
     L.append("|---|---|---|---|---|---|")
-    L.append(f"| {pinta_label} | simulated | {pinta_s:.4g} | {pinta_j:.4g} | — | — |")
+    if spec:
+        L.append(f"| PINTA {spec['config'].name} ({method.upper()}, specified settings, static analysis) | simulated | "
+                 f"{spec['s_per_iter']:.4g} | {spec['j_per_iter']:.4g} | — | — |")
+    L.append(f"| {pinta_label}{' (this run, reduced settings)' if work['reduced'] else ''} | simulated | "
+             f"{pinta_s:.4g} | {pinta_j:.4g} | — | — |")
     for r in comp:
         note = "" if r["comparable"] else " (reduced settings: no ratio)"
         L.append(f"| {r['baseline']}{note} | {r['device']} | {r['s_per_iter']:.4g} | {_fmt(r['j_per_iter'], '', 4)} | "
-                 f"{_fmt(r['speedup_vs_baseline'])}{'×' if r['speedup_vs_baseline'] else ''} | "
-                 f"{_fmt(r['energy_ratio_vs_baseline'])}{'×' if r['energy_ratio_vs_baseline'] else ''} |")
+                 f"{_fmt(r[sk])}{'×' if r[sk] else ''} | "
+                 f"{_fmt(r[ek])}{'×' if r[ek] else ''} |")
     L.append("")
     L.append("![time and energy](time_energy.png)")
     L.append("")

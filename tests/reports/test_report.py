@@ -142,3 +142,57 @@ def test_cli_report(tmp_path, shared, capsys):
     assert "JAX-jit AD" in capsys.readouterr().out
     assert pinta_main(["report", str(tmp_path / "missing"), "--shared", str(shared)]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def _set_settings(run, **settings):
+    meta = json.loads((run / "run.json").read_text())
+    meta["settings"] = settings
+    (run / "run.json").write_text(json.dumps(meta))
+
+
+def test_reduced_run_is_headlined_at_the_specified_settings(tmp_path, shared, monkeypatch):
+    from pinta.flows import estimate
+    from pinta.golden.pde import BENCHMARKS
+
+    run = tmp_path / "run"
+    cfg, its = make_synthetic_run(run, with_cpu=False)
+    P = BENCHMARKS["poisson2d"]()
+    _set_settings(run, n_interior=P.n_interior, n_boundary=P.n_boundary, n_initial=0, pairs=P.pairs // 64,
+                  hidden=list(P.net.hidden), tt_rank=8)
+    grown = estimate.grown_config(cfg, 4)
+    spec_cycles = 7_000_000
+
+    def fake(path, pde, chip, **kw):  # stands in for the tens-of-seconds static analysis
+        assert pde == "poisson2d" and chip == cfg and kw["tt_rank"] == 8
+        return {"config": grown.to_dict(), "growth": 4, "settings": {"pairs": P.pairs},
+                "iteration": {"cycles": spec_cycles, "units": its[0]["units"], "actions": its[0]["actions"]}}
+
+    monkeypatch.setattr(estimate, "cached_estimate", fake)
+    s = build_report(run, shared=shared, plots=False, spec_estimate=True)
+    rows = {r["key"]: r for r in s["workload"]["rows"]}
+    assert s["workload"]["reduced"] and rows["pairs"]["differs"] and not rows["n_interior"]["differs"]
+    spec_s = spec_cycles / grown.clock_hz
+    assert s["pinta_specified"]["s_per_iter"] == pytest.approx(spec_s, rel=1e-12)
+    head = B.load_baselines(shared).headline("poisson2d")
+    assert s["headline"]["speedup"] == pytest.approx(head.s_per_iter / spec_s, rel=1e-12)
+    md = (run / "report" / "report.md").read_text()
+    assert "specified settings" in md and grown.name in md and "**(reduced)**" in md
+
+    # Without the estimate the headline stays on the run's own figures and says they are not like for like.
+    s2 = build_report(run, shared=shared, plots=False, spec_estimate=False)
+    assert s2["pinta_specified"] is None
+    assert s2["headline"]["speedup"] == pytest.approx(head.s_per_iter / s2["pinta"]["s_per_iter"], rel=1e-12)
+    assert "Not like for like" in (run / "report" / "report.md").read_text()
+
+
+def test_run_at_the_specified_settings_is_not_reduced(tmp_path, shared):
+    from pinta.golden.pde import BENCHMARKS
+
+    run = tmp_path / "run"
+    make_synthetic_run(run, with_cpu=False)
+    P = BENCHMARKS["poisson2d"]()
+    _set_settings(run, n_interior=P.n_interior, n_boundary=P.n_boundary, n_initial=0, pairs=P.pairs,
+                  hidden=list(P.net.hidden), tt_rank=8)
+    s = build_report(run, shared=shared, plots=False, spec_estimate=True)
+    assert not s["workload"]["reduced"] and s["pinta_specified"] is None
+    assert "Not like for like" not in (run / "report" / "report.md").read_text()
