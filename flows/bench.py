@@ -42,12 +42,9 @@ def _pde(name: str, size: str):
 
 
 def _grown(cfg, factor: int):
-    from pinta.config import PintaConfig
+    from .estimate import grown_config
 
-    d = cfg.to_dict()
-    d["buffers"] = {k: v * factor for k, v in d["buffers"].items()}
-    d["name"] = f"{cfg.name}-buffers-x{factor}"
-    return PintaConfig.from_dict(d)
+    return grown_config(cfg, factor)
 
 
 def measure_training(pde_name: str, size: str, chip, *, iters: int = 1, seed: int = 0, grow: bool = False,
@@ -98,37 +95,26 @@ def measure_training(pde_name: str, size: str, chip, *, iters: int = 1, seed: in
 
 def measure_cycles(pde_name: str, size: str, chip, *, grow: bool = False, net: str = "tt") -> dict:
     """Cycles of one iteration from the static analysis alone (no values computed: timing is static)."""
-    from pinta.golden.mlp import Network
     from pinta.golden.train_cli import DEFAULT_TT_RANK
-    from pinta.sim.program import analyze
 
-    from .compiler import CompileError, compile_iteration
-    from .runner import IterationStats
+    from .estimate import EstimateError, estimate_iteration
 
     p = _pde(pde_name, size)
     rank = None if net == "dense" else (DEFAULT_TT_RANK[pde_name] if size == "full" else 2)
-    netw = Network(p.dim, p.net.hidden, p.net.activation, tt_rank=rank, seed=0)
-    factor, used = 1, chip
-    while True:
-        try:
-            t0 = time.process_time()
-            ip = compile_iteration(used, p, netw, B=p.n_interior, Nb=p.n_boundary,
-                                   Ni=p.n_initial if p.time_dependent else 0, seed=0, total=1000)
-            compile_s = time.process_time() - t0
-            break
-        except CompileError as e:
-            if not grow or "fit" not in str(e) or factor >= 64:
-                return {"pde": pde_name, "size": size, "skipped": str(e)}
-            factor *= 2
-            used = _grown(chip, factor)
-    t0 = time.process_time()
-    st = IterationStats([analyze(q, used) for q in (ip.rng_program(0), ip.forward, ip.backward, ip.adam_program(0))])
+    try:
+        est = estimate_iteration(p, chip, tt_rank=rank, grow=grow)
+    except EstimateError as e:
+        return {"pde": pde_name, "size": size, "skipped": str(e)}
+    used, it = est["config"], est["iteration"]
+    cycles, acts = it["cycles"], it["actions"]
     return {"pde": pde_name, "size": size, "net": net if rank is None else f"tt rank {rank}", "config": used.name,
             "buffers_kib": used.to_dict()["buffers"], "B": p.n_interior, "K": p.pairs, "hidden": list(p.net.hidden),
-            "cycles": st.total_cycles, "sim_us": st.total_cycles / used.clock_mhz, "instructions": st.instructions,
-            "compile_s": compile_s, "analysis_s": time.process_time() - t0,
-            "units": {u: round(st.busy[u] / st.total_cycles, 3) for u in st.busy},
-            "macs": {k: v for k, v in st.actions.items() if k.startswith("mac_")}, "dram_bytes": st.dram_read_bytes + st.dram_write_bytes}
+            "cycles": cycles, "sim_us": cycles / used.clock_mhz,
+            "instructions": est["instructions"],
+            "compile_s": est["compile_s"], "analysis_s": est["analysis_s"],
+            "units": {u: round(d["busy"] / cycles, 3) for u, d in it["units"].items()},
+            "macs": {k: v for k, v in acts.items() if k.startswith("mac_")},
+            "dram_bytes": acts["dram_read"] + acts["dram_write"]}
 
 
 def _cmd(args) -> int:
@@ -142,7 +128,6 @@ def _cmd(args) -> int:
     print(f"training on the simulator vs the golden quantized engine (size {args.size}, chip {chip.name}, "
           f"{args.iters} iteration(s), CPU time; the first sim iteration also validates and schedules the programs)")
     hdr = f"{'pde':<10} {'config':<24} {'cycles/iter':>12} {'us@clk':>9} {'instr':>7} {'sim s/it':>9} {'golden s/it':>11} {'overhead':>9} {'1st sim s':>9} {'exact':>6}"
-    print(hdr)
     if args.cycles_only:
         print(f"{'pde':<10} {'config':<24} {'cycles/iter':>12} {'us@clk':>10} {'instr':>8} {'compile s':>9} {'analysis s':>10}")
         for name in pdes:
@@ -155,6 +140,7 @@ def _cmd(args) -> int:
             print(f"{'':<10} {r['net']} B={r['B']} K={r['K']} hidden={r['hidden']} buffers KiB={r['buffers_kib']}; busy "
                   + ", ".join(f"{u} {v:.0%}" for u, v in r["units"].items()) + f"; MACs {r['macs']}; DRAM {r['dram_bytes'] / 1e6:.1f} MB")
         return 0
+    print(hdr)
     for name in pdes:
         r = measure_training(name, args.size, chip, iters=args.iters, seed=args.seed, grow=args.grow_buffers, net=args.net)
         if "skipped" in r:

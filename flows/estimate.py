@@ -62,7 +62,8 @@ def estimate_iteration(pde, chip: PintaConfig, *, tt_rank: int | None, grow: boo
     ``tt_rank``: TT rank of the hidden layers, or None for dense layers.
     Returns ``{"config": PintaConfig used, "growth": buffer factor (1 = as
     given), "settings": {...}, "iteration": sim_stats iteration record
-    (cycles, units, actions), "compile_s", "analysis_s"}`` (CPU seconds).
+    (cycles, units, actions), "instructions", "compile_s", "analysis_s"}``
+    (CPU seconds).
     Raises :class:`EstimateError` when it does not fit (and ``grow`` is off or
     64x larger buffers do not help either).
     """
@@ -94,7 +95,7 @@ def estimate_iteration(pde, chip: PintaConfig, *, tt_rank: int | None, grow: boo
             "settings": {"n_interior": pde.n_interior, "n_boundary": pde.n_boundary,
                          "n_initial": pde.n_initial if pde.time_dependent else 0, "pairs": pde.pairs,
                          "hidden": list(pde.net.hidden), "tt_rank": tt_rank, "diffquant": diffquant},
-            "iteration": iteration_stats_from_analysis(st, 1),
+            "iteration": iteration_stats_from_analysis(st, 1), "instructions": st.instructions,
             "compile_s": compile_s, "analysis_s": time.process_time() - t0}
 
 
