@@ -3,7 +3,8 @@
   pinta qat data  --pde burgers|darcy [--n N] [--eps E] [--cache DIR]
   pinta qat sweep --pde burgers|darcy [--tiny] [--out DIR] [--archs fno,unet] [--scenarios ...]
                   [--res 256,128] [--widths 16,32] [--fp-epochs E] [--qat-epochs E] [--no-head-ablation]
-  pinta qat report --out DIR
+                  [--jobs 1|2] (prints wall time, CPU time and load average)
+  pinta qat report --out DIR [--findings] [--markdown [--metric M]] [--exact-int [--cache DIR]]
   pinta qat gemms --arch fno --res 256 --width 32 --scenario w8a8
   pinta qat cost  --arch fno --res 256 --width 32 [--scenarios fp32,w8a8]
 """
@@ -128,6 +129,7 @@ def _cmd_sweep(args) -> int:
         args.pde = pde
         _config(args)
     t0 = time.time()
+    load0 = _loadavg()
     work = [(args, pde, args.jobs) for pde in pdes]
     if args.jobs > 1 and len(pdes) > 1:   # one process per PDE (the 2-core machine)
         import multiprocessing as mp
@@ -140,7 +142,27 @@ def _cmd_sweep(args) -> int:
         print(f"sweep time {pde}: this run {wall:.1f} s; all points {s['sweep_seconds_total']:.1f} s; results in {out}")
     if len(pdes) > 1:
         print(f"total sweep time (this run, wall clock): {time.time() - t0:.1f} s")
+    # The machine is shared: wall time alone says little without the CPU time it got and the load.
+    print(f"CPU time (user + system, this process and its workers): {_cpu_seconds():.1f} s; "
+          f"load average (1/5/15 min) at start {load0}, at end {_loadavg()}")
     return 0
+
+
+def _cpu_seconds() -> float:
+    import resource
+    tot = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        ru = resource.getrusage(who)
+        tot += ru.ru_utime + ru.ru_stime
+    return tot
+
+
+def _loadavg() -> str:
+    import os
+    try:
+        return "/".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:   # not available on every platform
+        return "n/a"
 
 
 def _cmd_report(args) -> int:
@@ -159,6 +181,13 @@ def _cmd_report(args) -> int:
     if args.findings:
         from .sweep import findings_markdown
         print("\n" + findings_markdown(args.out))
+    if args.exact_int:
+        from .sweep import exact_int_costs, exact_int_markdown
+        try:
+            exact_int_costs(args.out, cache=args.cache)
+        except (ValueError, FileNotFoundError) as e:   # a config that no longer matches the records
+            raise UserError(str(e)) from None
+        print("\n" + exact_int_markdown(args.out))
     return 0
 
 
@@ -255,6 +284,9 @@ def register(sub) -> None:
                    choices=("nrmse", "nrmse_ref", "nrmse_ptq", "nrmse_int", "bops", "pinta_cycles", "pinta_energy_j",
                             "pinta_energy_onchip_j"))
     r.add_argument("--findings", action="store_true", help="also print the fronts, rankings and cost table")
+    r.add_argument("--exact-int", dest="exact_int", action="store_true",
+                   help="also cost the INT points in the MAC mode that holds their zero-point-shifted codes")
+    r.add_argument("--cache", default=None, help="PINTA cost cache dir for --exact-int (default: the data cache)")
     r.set_defaults(func=_cmd_report)
 
     g = qs.add_parser("gemms", help="list every GEMM of one inference (the PINTA cost interface)")

@@ -34,14 +34,19 @@ def in_channels(model) -> int:
     return 1 + len(model.shape) if model.arch == "fno" else 1
 
 
-def pinta_cost(model, grid, cache=None) -> dict:
+def pinta_cost(model, grid, cache=None, exact_int: bool = False) -> dict:
     """PINTA cycles and energy of one single-sample inference of ``model`` under its scenario.
 
     Lowers the GEMM list to a PINTA program and runs the simulator's analysis on
     it (flows/qat/onchip.py has the rules); cached by shapes, widths and config.
+    ``exact_int``: cost the INT activation operands in the MAC mode that holds the
+    integer model's zero-point-shifted codes (``onchip.exact_int_modes``).
     """
     from . import onchip
     n_points = 1
     for n in grid:
         n_points *= n
-    return onchip.pinta_cost(model.gemm_list(tuple(grid)), n_points, in_channels(model), cache=cache)
+    gl = model.gemm_list(tuple(grid))
+    if exact_int:
+        gl = onchip.exact_int_modes(gl)
+    return onchip.pinta_cost(gl, n_points, in_channels(model), cache=cache)

@@ -66,18 +66,26 @@ class Ctx:
     """Forward-pass context: engine, training flag, optional GEMM recorder."""
 
     def __init__(self, engine: str = "float", training: bool = False, gemms: list | None = None,
-                 smx_matmul=None):
+                 smx_matmul=None, int_matmul=None):
         if engine not in ("float", "fake", "int"):
             raise ValueError(f"unknown engine {engine!r}")
         self.engine, self.training, self.gemms = engine, training, gemms
         #: the SMX GEMM of the integer model: (SMXTensor a, SMXTensor b) -> SMXAccumulator.
-        #: None = golden ``smx_matmul``; tests plug in the PINTA simulator (flows/qat/pinta.py).
+        #: None = golden ``smx_matmul``; tests plug in the PINTA simulator (flows/qat/onchip.py).
         self.smx_matmul = smx_matmul
+        #: the integer GEMM of the INT scenarios: int64 codes (..., M, K), (..., K, N) -> exact
+        #: float64 product. None = :func:`int_matmul`; tests plug in the simulator (onchip.sim_int_matmul).
+        self.int_matmul = int_matmul
 
     def matmul_smx(self, a, b):
         if self.smx_matmul is not None:
             return self.smx_matmul(a, b)
         return _need_golden().smx_matmul(a, b)
+
+    def matmul_int(self, a, b):
+        if self.int_matmul is not None:
+            return self.int_matmul(a, b)
+        return int_matmul(a, b)
 
     def record(self, name, M, K, N, q: GemmQ, count=1, op="dense"):
         if self.gemms is not None:
@@ -172,7 +180,7 @@ class Dense(Layer):
                 y = x2 @ (qw * sw).astype(x.dtype)
             else:
                 qa, sa = self.aq.codes(x2)
-                y = int_matmul(qa, qw) * (sa * sw)
+                y = ctx.matmul_int(qa, qw) * (sa * sw)
             xq = Wq = None
         else:
             smx = _need_golden()
@@ -253,7 +261,7 @@ class Basis(Layer):
                 y = (qb * sb).astype(x.dtype) @ xm
             else:
                 qx, sx = self.aq.codes(xm)
-                y = int_matmul(qb, qx) * (sb * sx)
+                y = ctx.matmul_int(qb, qx) * (sb * sx)
             Bq = xq = None
         else:
             smx = _need_golden()
@@ -322,7 +330,7 @@ class ModeMix(Layer):
                 y = np.matmul(z.transpose(1, 0, 2), (qw * sw).astype(z.dtype)).transpose(1, 0, 2)
             else:
                 qz, sz = self.aq.codes(z)
-                y = (int_matmul(qz.transpose(1, 0, 2), qw) * (sz * sw)).transpose(1, 0, 2)
+                y = (ctx.matmul_int(qz.transpose(1, 0, 2), qw) * (sz * sw)).transpose(1, 0, 2)
             self._cache = None
             return y.astype(z.dtype)
         else:

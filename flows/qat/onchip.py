@@ -8,6 +8,8 @@ Two jobs, both through the simulator's public API (``pinta.sim``):
    Plugged into ``Ctx(smx_matmul=...)``, the integer model's SMX scenarios then
    take every GEMM result from the simulator; tests/qat/test_onchip.py checks
    that this gives exactly the same outputs as the golden GEMM.
+   :func:`sim_int_matmul` does the same for the INT scenarios' integer GEMMs
+   (codes as exponent-0 SMX tensors), checked against the host integer GEMM.
 
 2. :func:`pinta_cost` lowers the GEMM list of one inference
    (``Model.gemm_list``) to a PINTA program and runs the simulator's analysis
@@ -105,6 +107,90 @@ def sim_smx_matmul(cfg=None):
         addr, t = pb.outputs["acc"]
         return m.dram_tensor(addr, t.descriptor(cfg))
 
+    return matmul
+
+
+#: SMX element widths, narrowest first, and the largest code each holds (symmetric: -2^(b-1) unused)
+_WIDTHS = ((4, 7), (8, 127), (12, 2047))
+#: a code wider than 12 bits is cut into 12-bit pieces of this many bits each
+_PIECE = 11
+
+
+def _code_pieces(v: np.ndarray) -> list[tuple[np.ndarray, int]]:
+    """Cut int64 codes into pieces that fit INT12: [(piece, shift)], v = sum(piece * 2**shift).
+
+    Each piece lies in [-2^10, 2^10 - 1] (balanced digits in base 2^11), so a 16-bit
+    operand becomes two passes, as the MAC array would run it.
+    """
+    if int(np.abs(v).max(initial=0)) <= _WIDTHS[-1][1]:
+        return [(v, 0)]
+    out, rest, shift, half = [], v.copy(), 0, 1 << (_PIECE - 1)
+    while rest.any():
+        lo = ((rest + half) & ((1 << _PIECE) - 1)) - half
+        out.append((lo, shift))
+        rest = (rest - lo) >> _PIECE
+        shift += _PIECE
+    return out or [(v, 0)]
+
+
+def _bits_for(pieces) -> int:
+    m = max(int(np.abs(p).max(initial=0)) for p, _ in pieces)
+    return next(b for b, lim in _WIDTHS if m <= lim)
+
+
+def _as_smx(codes: np.ndarray, shift: int, bits: int):
+    """Integer codes (M, K) as an SMX tensor whose every block has exponent ``shift`` (exact)."""
+    from pinta.golden.smx import SMXTensor
+    M, K = codes.shape
+    P, Q = -(-M // 4) * 4, -(-K // 4) * 4
+    c = np.zeros((P, Q), np.int16)
+    c[:M, :K] = codes
+    return SMXTensor(c, np.full((P // 4, Q // 4), shift, np.int16), (M, K), bits)
+
+
+def sim_int_matmul(cfg=None):
+    """A drop-in for ``layers.int_matmul`` that runs the integer GEMMs on the PINTA simulator.
+
+    The INT scenarios' GEMMs multiply zero-point-shifted activation codes by
+    weight codes. PINTA has no separate integer GEMM: a matrix of integer codes is
+    an SMX tensor whose blocks all have exponent 0, and the MAC array multiplies it
+    exactly (equal exponents: no alignment shift). Each operand gets the narrowest
+    element width holding its codes, and the pair the cheapest MAC mode covering
+    both (:func:`mac_widths`); an operand wider than 12 bits (16-bit activations)
+    is cut into 12-bit pieces with block exponents 0, 11, ..., one simulator GEMM
+    per piece, and the exact pass results are added on the host.
+
+    Shapes: ``a`` (..., M, K), ``b`` (..., K, N), int64, broadcast over the leading
+    axes; returns the float64 product (..., M, N), exact. ``matmul.calls`` lists
+    (M, K, N, (bits_a, bits_b), max|a|, max|b|) of every simulator GEMM, for the tests.
+    """
+    smx_mm = sim_smx_matmul(cfg)
+    calls: list = []
+
+    def one(a2: np.ndarray, b2: np.ndarray) -> np.ndarray:
+        pa, pb = _code_pieces(a2), _code_pieces(b2)
+        wa, wb = mac_widths(_bits_for(pa), _bits_for(pb))
+        out = np.zeros((a2.shape[0], b2.shape[1]), np.float64)
+        for ca, sa in pa:
+            ta = _as_smx(ca, sa, wa)
+            for cb, sb in pb:
+                acc = smx_mm(ta, _as_smx(cb, sb, wb))
+                calls.append((a2.shape[0], a2.shape[1], b2.shape[1], (wa, wb),
+                              int(np.abs(ca).max(initial=0)), int(np.abs(cb).max(initial=0))))
+                out += acc.to_float()   # integers below 2^53: every addition is exact
+        return out
+
+    def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        a, b = np.asarray(a), np.asarray(b)
+        if a.dtype.kind not in "iu" or b.dtype.kind not in "iu":
+            raise TypeError(f"sim_int_matmul multiplies integer codes, got {a.dtype} and {b.dtype}")
+        lead = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        A = np.broadcast_to(a, (*lead, *a.shape[-2:])).reshape(-1, *a.shape[-2:]).astype(np.int64)
+        B = np.broadcast_to(b, (*lead, *b.shape[-2:])).reshape(-1, *b.shape[-2:]).astype(np.int64)
+        y = np.stack([one(x, w) for x, w in zip(A, B)])
+        return y.reshape(*lead, a.shape[-2], b.shape[-1])
+
+    matmul.calls = calls
     return matmul
 
 
@@ -328,9 +414,40 @@ def pinta_cost_uncached(gemms, n_points: int, in_ch: int, cfg=None) -> dict:
             "seconds_at_clock": cycles / (cfg.clock_mhz * 1e6)}
 
 
+def exact_int_modes(gemms) -> list:
+    """The GEMM list with every INT activation operand one bit wider: the MAC mode that holds it exactly.
+
+    The integer model multiplies zero-point-shifted activation codes q - z, q in
+    [0, 2^b - 1]; their span needs b + 1 signed bits whatever z is (max(z, 2^b - 1 - z)
+    >= 2^(b-1)), while the MAC array's b-bit operand holds only +-(2^(b-1) - 1). The
+    default lowering runs them in the b-bit mode (as a symmetric or offset activation
+    format would allow); this list gives the cost of running our codes bit exactly
+    (sim_int_matmul, tests/qat/test_onchip.py): w8a8 and w4a8 in i12x8, w4a4 in i8x8.
+    """
+    from dataclasses import replace
+    return [replace(g, a_bits=g.a_bits + 1) if g.kind == "int" and g.a_bits < 32 else g for g in gemms]
+
+
+#: modules whose code decides a cost: the lowering itself, the simulator's ISA, validation and
+#: schedule, and the energy pricing. A change to any of them must not be served from the cache.
+_COST_SOURCES = ("pinta.flows.qat.onchip", "pinta.sim.isa", "pinta.sim.layout", "pinta.sim.timing",
+                 "pinta.sim.program", "pinta.sim.programs", "pinta.reports.energy", "pinta.reports.report")
+_SRC_HASH: list = []
+
+
+def _sources_hash() -> str:
+    if not _SRC_HASH:
+        import importlib
+        h = hashlib.sha1()
+        for name in _COST_SOURCES:
+            h.update(Path(importlib.import_module(name).__file__).read_bytes())
+        _SRC_HASH.append(h.hexdigest()[:12])
+    return _SRC_HASH[0]
+
+
 def cost_key(gemms, n_points: int, in_ch: int, cfg) -> str:
     rows = [(g.name, g.M, g.K, g.N, g.w_bits, g.a_bits, g.kind, g.count, g.op, list(g.post)) for g in gemms]
-    blob = json.dumps([rows, n_points, in_ch, repr(cfg), TILE], default=str)
+    blob = json.dumps([rows, n_points, in_ch, repr(cfg), TILE, _sources_hash()], default=str)
     return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
 

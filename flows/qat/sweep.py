@@ -430,6 +430,62 @@ def findings_markdown(out: str | Path) -> str:
     return "\n".join(lines)
 
 
+EXACT_KEYS = ("pinta_cycles", "pinta_energy_j", "pinta_energy_onchip_j")
+
+
+def exact_int_costs(out: str | Path, cache=None) -> dict:
+    """PINTA costs of the INT points with their activation operands in the exact MAC mode.
+
+    For every record with integer activations (w8a16, w8a8, w4a8, w4a4) the model's GEMM
+    list is rebuilt from ``<out>/config.json`` (costs depend on shapes and widths only) and
+    lowered with ``onchip.exact_int_modes``. Returns {key: {pinta_cycles, pinta_energy_j,
+    pinta_energy_onchip_j}} and writes it to ``<out>/exact_int.json``.
+    """
+    out = Path(out)
+    cfg = json.loads((out / "config.json").read_text())
+    res = {}
+    for r in read_records(out):
+        if r["kind"] != "int" or r["a_bits"] >= 32:
+            continue
+        shape = (r["res"],) if r["pde"] == "burgers" else (r["res"], r["res"])
+        m = build(r["arch"], shape, r["width"], modes=cfg["modes"], seed=cfg["seed"])
+        m.set_scenario(r["scenario"], head16=r["head16"])
+        if cost.bops(m.gemm_list(shape)) != r["bops"]:
+            raise ValueError(f"{r['key']}: the rebuilt model's GEMM list does not match the record (config changed?)")
+        pc = cost.pinta_cost(m, shape, cache=data.cache_dir(cache), exact_int=True)
+        res[r["key"]] = {"pinta_cycles": pc["cycles"], "pinta_energy_j": pc["energy_j"],
+                         "pinta_energy_onchip_j": pc["energy_onchip_j"]}
+    (out / "exact_int.json").write_text(json.dumps(res, indent=1))
+    return res
+
+
+def exact_int_markdown(out: str | Path) -> str:
+    """Fronts and the largest configuration's costs with exact INT modes (needs exact_int.json)."""
+    out = Path(out)
+    ex = json.loads((out / "exact_int.json").read_text())
+    recs = [r for r in read_records(out) if r["head16"]]
+    lines = ["With the INT activation operands in the MAC mode that holds the zero-point-shifted codes "
+             "(w8a8/w4a8 in i12x8, w4a4 in i8x8; SMX and float points unchanged):\n"]
+    for g in sorted({(r["pde"], r["arch"]) for r in recs}):
+        rs = [dict(r, **ex.get(r["key"], {})) for r in recs if (r["pde"], r["arch"]) == g]
+        for m in ("pinta_cycles", "pinta_energy_j"):
+            fr = pareto([(r[m], r["nrmse_ref"]) for r in rs])
+            pts = ", ".join(f"{rs[i]['scenario']}@{rs[i]['res']}/w{rs[i]['width']}: {rs[i]['nrmse_ref']:.3g}"
+                            for i in fr)
+            nq = sum(rs[i]["quantized"] for i in fr)
+            lines.append(f"- {g[0]}/{g[1]} by {m} (exact INT modes): front {pts}; quantized {nq}/{len(fr)}")
+        big = max((r["res"], r["width"]) for r in rs)
+        rows = [r for r in recs if (r["pde"], r["arch"]) == g and (r["res"], r["width"]) == big
+                and r["key"] in ex]
+        for r in sorted(rows, key=lambda r: list(SCENARIOS).index(r["scenario"])):
+            e = ex[r["key"]]
+            lines.append(f"  - N={big[0]} w={big[1]} {r['scenario']}: cycles {r['pinta_cycles']} -> "
+                         f"{e['pinta_cycles']} ({e['pinta_cycles'] / r['pinta_cycles']:.2f}x), energy "
+                         f"{r['pinta_energy_j'] * 1e6:.4g} -> {e['pinta_energy_j'] * 1e6:.4g} uJ "
+                         f"({e['pinta_energy_j'] / r['pinta_energy_j']:.2f}x)")
+    return "\n".join(lines)
+
+
 def _plot(path, rs, front, pde, arch, xkey, xlabel):
     import matplotlib
     matplotlib.use("Agg")

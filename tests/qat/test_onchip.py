@@ -62,6 +62,41 @@ def test_integer_model_on_the_simulator_is_bit_exact(arch, shape, scn):
         assert (4, 4) in {c[2:] for c in calls}
 
 
+@pytest.mark.parametrize("amax,bmax,modes", [(7, 7, {(4, 4)}), (15, 7, {(8, 8)}), (255, 127, {(12, 8)}),
+                                             (127, 2047, {(8, 12)}), (65535, 127, {(12, 8)})])
+def test_simulator_integer_gemm_is_exact(amax, bmax, modes):
+    """Integer codes as exponent-0 SMX tensors: the simulator's GEMM is the exact integer product,
+    in the narrowest MAC mode holding the codes; a 16-bit operand takes two 12-bit passes."""
+    rng = np.random.default_rng(amax + bmax)
+    a = rng.integers(-amax, amax + 1, (2, 5, 9))
+    a[0, 0, 0] = -amax                      # the extreme code is present
+    b = rng.integers(-bmax, bmax + 1, (9, 6))
+    mm = onchip.sim_int_matmul()
+    got = mm(a, b)
+    np.testing.assert_array_equal(got, np.matmul(a, b).astype(np.float64))
+    assert {c[3] for c in mm.calls} == modes
+    assert len(mm.calls) == 2 * (2 if amax > 2047 else 1)
+
+
+@pytest.mark.parametrize("arch,shape", [("fno", (16,)), ("fno", (12, 12)), ("unet", (16,)), ("unet", (8, 8))])
+@pytest.mark.parametrize("scn,head16", [("w8a8", True), ("w4a4", True), ("w4a4", False), ("w8a16", True)])
+def test_integer_model_int_scenarios_on_the_simulator_are_bit_exact(arch, shape, scn, head16):
+    """The INT scenarios' integer model with every GEMM run on the simulator gives the same output, bit
+    for bit, as with exact host integer GEMMs; every operand fits the MAC mode it ran in."""
+    m = build(arch, shape, 4, modes=3, seed=1)
+    x = np.random.default_rng(1).standard_normal((2, *shape))
+    m.set_scenario(scn, head16=head16)
+    train.calibrate(m, x, batch=2)
+    sim = onchip.sim_int_matmul()
+    y_host = m.forward(x, Ctx("int"))
+    y_sim = m.forward(x, Ctx("int", int_matmul=sim))
+    assert np.array_equal(y_host, y_sim)
+    int_gemms = [g for g in m.gemm_list(shape) if g.kind == "int" and g.a_bits != 32]
+    assert int_gemms and len(sim.calls) >= len(int_gemms)
+    for M, K, N, (wa, wb), ma, mb in sim.calls:
+        assert ma <= 2 ** (wa - 1) - 1 and mb <= 2 ** (wb - 1) - 1
+
+
 def test_mac_mode_rule():
     assert onchip.mac_widths(4, 4) == (4, 4)
     assert onchip.mac_widths(8, 4) == (8, 8)      # no 8x4 mode: the 4-bit operand runs as 8 bits
@@ -102,6 +137,23 @@ def test_lowering_counts_follow_the_gemm_list(arch, shape):
     assert c48["cycles"] == c88["cycles"] and c48["energy_j"] == c88["energy_j"]
     assert c44["cycles"] < c88["cycles"] and c44["energy_j"] < c88["energy_j"]
     assert "mac_i4x4" in c44["macs"]
+
+
+def test_exact_int_modes_cost_the_wider_operand():
+    # Zero-point-shifted a8 codes need 9 bits: w8a8 then runs in the 12x8 mode like a 16-bit
+    # activation, and w4a4 (5-bit codes) in the 8x8 mode like w8a8 (UNet, no head switch: no basis).
+    gl = {}
+    for scn in ("w8a16", "w8a8", "w4a4"):
+        m = build("unet", (32,), 8)
+        m.set_scenario(scn, head16=False)
+        gl[scn] = m.gemm_list((32,))
+    cost = lambda g: onchip.pinta_cost_uncached(g, 32, 1)   # noqa: E731
+    assert all(g.a_bits == 9 for g in onchip.exact_int_modes(gl["w8a8"]))
+    c_w8a8_exact, c_w8a16 = cost(onchip.exact_int_modes(gl["w8a8"])), cost(gl["w8a16"])
+    assert c_w8a8_exact["cycles"] == c_w8a16["cycles"] and c_w8a8_exact["macs"] == c_w8a16["macs"]
+    c_w4a4_exact, c_w8a8 = cost(onchip.exact_int_modes(gl["w4a4"])), cost(gl["w8a8"])
+    assert c_w4a4_exact["cycles"] == c_w8a8["cycles"] and c_w4a4_exact["energy_j"] == c_w8a8["energy_j"]
+    assert c_w8a8_exact["cycles"] > c_w8a8["cycles"]
 
 
 def test_lowering_epilogue_and_float_path():

@@ -54,6 +54,15 @@ def test_tiny_sweep_end_to_end(tmp_path):
     # resumable: a rerun finds every point done and appends nothing
     assert main(args) == 0
     assert len((out / "results.jsonl").read_text().splitlines()) == n_expected
+    # the INT points recosted in the MAC mode holding their zero-point-shifted codes
+    assert main(["qat", "report", "--out", str(out), "--exact-int", "--cache", str(tmp_path / "c")]) == 0
+    ex = json.loads((out / "exact_int.json").read_text())
+    ints = [r for r in recs if r["kind"] == "int" and r["a_bits"] < 32]
+    assert set(ex) == {r["key"] for r in ints}
+    for r in ints:
+        assert ex[r["key"]]["pinta_cycles"] >= r["pinta_cycles"]
+        if r["scenario"] in ("w8a8", "w4a4"):
+            assert ex[r["key"]]["pinta_cycles"] > r["pinta_cycles"], r["key"]
 
 
 def test_cli_user_errors(capsys):
