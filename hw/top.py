@@ -1,4 +1,4 @@
-"""The PINTA top: controller, buffers, DMA, MAC and QNT units, host interface.
+"""The PINTA top: controller, buffers, DMA, MAC, QNT and VEC units, host interface.
 
 :class:`PintaTop` is what a user takes to an FPGA/ASIC flow. It has two
 external interfaces (docs/hardware-top.md §1):
@@ -51,8 +51,9 @@ from .buffers import BufferSystem
 from .controller import UNITS, Controller
 from .mac_array import grid
 from .top_units import DmaUnit, MacUnit, QntUnit
+from .top_vec import VecUnit
 
-__all__ = ["PintaTop", "PintaSystem", "HOST_PMEM_BASE", "HOST_DRAM_BASE", "HOST_REGS"]
+__all__ = ["PintaTop", "PintaSystem", "HOST_PMEM_BASE", "HOST_DRAM_BASE", "HOST_REGS", "buffer_ports"]
 
 HOST_PMEM_BASE = 0x1000
 HOST_DRAM_BASE = 0x100000
@@ -61,12 +62,38 @@ HOST_REGS = {"control": 0x0, "prog_len": 0x1, "cycles": 0x2, "issued": 0x3, "sb_
              "busy": 0x8, "stall": 0x10}
 
 
+def buffer_ports(cfg: PintaConfig) -> tuple[dict[str, int], dict[str, int]]:
+    """The buffers' logical read and write ports, name -> width in 64-bit words.
+
+    Every port is a port on every bank of every buffer (docs/hardware-top.md
+    §3); ``pinta area`` prices the buffers from this list.
+    """
+    pr, pc = grid(cfg)
+    dma_w = cfg.dram_bytes_per_cycle // 8
+    vec_w = cfg.vector_lanes // 2
+    reads = {"dma": dma_w}
+    for r in range(pr):
+        reads.update({f"mac_ra_rec{r}": 3, f"mac_ra_exp{r}": 1, f"mac_pp_a{r}": 1})
+    for c in range(pc):
+        reads.update({f"mac_rb_rec{c}": 3, f"mac_rb_exp{c}": 1, f"mac_pp_b{c}": 1})
+    reads.update({f"qnt_row{r}": 4 for r in range(4)})
+    reads["qnt_exp"] = 1
+    reads.update({"vec_a": vec_w, "vec_b": vec_w})
+    writes = {"dma": dma_w, "mac_rec": 16, "mac_exp": 1, "qnt_rec": 3, "qnt_exp": 1, "vec": vec_w}
+    writes.update({f"qnt_f32row{r}": 3 for r in range(4)})
+    return reads, writes
+
+
 def _host_members():
     return {"host_addr": In(32), "host_we": In(1), "host_wdata": In(64), "host_re": In(1), "host_rdata": Out(64)}
 
 
+#: Program memory depth of the top (instructions of 128 bits) unless told otherwise.
+PMEM_DEPTH = 1024
+
+
 class PintaTop(wiring.Component):
-    def __init__(self, cfg: PintaConfig, pmem_depth: int = 1024):
+    def __init__(self, cfg: PintaConfig, pmem_depth: int = PMEM_DEPTH):
         self.cfg = cfg
         self.pmem_depth = pmem_depth
         if cfg.dram_bytes_per_cycle % 8:
@@ -86,15 +113,8 @@ class PintaTop(wiring.Component):
         m.submodules.dma = dma = DmaUnit(cfg)
         m.submodules.mac = mac = MacUnit(cfg)
         m.submodules.qnt = qnt = QntUnit(cfg)
-        reads = {"dma": dma.wpb}
-        for r in range(pr):
-            reads.update({f"mac_ra_rec{r}": 3, f"mac_ra_exp{r}": 1, f"mac_pp_a{r}": 1})
-        for c in range(pc):
-            reads.update({f"mac_rb_rec{c}": 3, f"mac_rb_exp{c}": 1, f"mac_pp_b{c}": 1})
-        reads.update({f"qnt_row{r}": 4 for r in range(4)})
-        reads["qnt_exp"] = 1
-        writes = {"dma": dma.wpb, "mac_rec": 16, "mac_exp": 1, "qnt_rec": 3, "qnt_exp": 1}
-        writes.update({f"qnt_f32row{r}": 3 for r in range(4)})
+        m.submodules.vec = vec = VecUnit(cfg)
+        reads, writes = buffer_ports(cfg)
         # Only the MAC reads a result in the very cycle its producer writes it (a
         # QUANT's last block lands in cycle done, a GEMM reads its operands from its
         # issue cycle on); every other reader starts a cycle later (docs/hardware-top.md).
@@ -121,9 +141,13 @@ class PintaTop(wiring.Component):
         connect(m, qnt.w_exp, bufs.w_qnt_exp)
         for r in range(4):
             connect(m, getattr(qnt, f"w_row{r}"), getattr(bufs, f"w_qnt_f32row{r}"))
-        for u in (dma, mac, qnt):
+        connect(m, vec.r_a, bufs.r_vec_a)
+        connect(m, vec.r_b, bufs.r_vec_b)
+        connect(m, vec.w, bufs.w_vec)
+        for u in (dma, mac, qnt, vec):
             m.d.comb += u.cmd.eq(ctrl.cmd)
-        m.d.comb += [dma.start.eq(ctrl.start_dma), mac.start.eq(ctrl.start_mac), qnt.start.eq(ctrl.start_qnt)]
+        m.d.comb += [dma.start.eq(ctrl.start_dma), mac.start.eq(ctrl.start_mac), qnt.start.eq(ctrl.start_qnt),
+                     vec.start.eq(ctrl.start_vec)]
         m.d.comb += [
             self.dram_rd_valid.eq(dma.dram_rd_valid), self.dram_rd_addr.eq(dma.dram_rd_addr),
             dma.dram_rdata.eq(self.dram_rdata),
@@ -143,7 +167,8 @@ class PintaTop(wiring.Component):
         late = (dma.wr.en & ~inflight_q[UNITS.index("DMA")]) | \
             ((mac.w_rec.en | mac.w_exp.en) & ~inflight_q[UNITS.index("MAC")]) | \
             ((qnt.w_rec.en | qnt.w_exp.en | Cat(*(getattr(qnt, f"w_row{r}").en for r in range(4))).any())
-             & ~inflight_q[UNITS.index("QNT")])
+             & ~inflight_q[UNITS.index("QNT")]) | \
+            (vec.w.en & ~inflight_q[UNITS.index("VEC")])
         late_writes = Signal(48)
         with m.If(ctrl.start):
             m.d.sync += late_writes.eq(0)

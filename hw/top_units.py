@@ -210,7 +210,9 @@ class MacUnit(wiring.Component):
             return Mux(tb, j * b.cb + k, k * b.cb + j)
 
         def slot_of(data_word, sel):
-            v = Signal(signed(eb), name=f"slot_{id(sel)}")
+            # name=None: Amaranth numbers it; an id() in the name made the Verilog differ
+            # from run to run and defeated the Verilator build cache (hw/top_sim.py)
+            v = Signal(signed(eb), name="slot")
             m.d.comb += v.eq(pick([data_word[slot * x:slot * (x + 1)] for x in range(64 // slot)], sel).as_signed())
             return v
 

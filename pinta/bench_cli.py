@@ -14,6 +14,7 @@ BENCH_MODULES: list[str] = [
     "pinta.golden.accuracy_bench",
     "pinta.golden.numerics_bench",
     "pinta.sim.bench",
+    "pinta.hw.bench_top",
 ]
 
 

@@ -26,7 +26,8 @@ from pinta.config import PintaConfig
 from .isa import Instr, MacMode, Unit
 from .layout import footprint_words
 
-__all__ = ["DesignFigures", "DESIGN", "Timing", "instruction_timing", "macs_per_multiplier_per_cycle"]
+__all__ = ["DesignFigures", "DESIGN", "Timing", "gemm_prepass_cycles", "instruction_timing",
+           "macs_per_multiplier_per_cycle"]
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,19 @@ def gemm_tiles(m: int, k: int, n: int, cfg: PintaConfig) -> tuple[int, int, int,
     return mb, kb, nb, _ceil_div(mb, pr) * _ceil_div(nb, pc)
 
 
+def gemm_prepass_cycles(kb: int) -> int:
+    """Cycles a GEMM spends before its first operand transfer: the exponent pre-pass.
+
+    The MAC array needs the line maxima RA(I), RB(J) (docs/numerics.md §3)
+    together with the first transfer of a tile, so the MAC unit first reads the
+    Kb block exponents of each reduction line, one per line per cycle
+    (hw/top_units.py MacUnit). The first transfer's operands are read in the
+    pre-pass's last cycle, so a GEMM pays Kb - 1 cycles; later tiles overlap
+    their pre-pass with the previous tile's transfers (Kb <= Kb·bpc).
+    """
+    return kb - 1
+
+
 def block_product_cycles(mode: MacMode, cfg: PintaConfig) -> int:
     """Cycles one PE (block_size² INT8 multipliers) takes for one 4×4×4 block product."""
     bs = cfg.block_size
@@ -169,7 +183,7 @@ def instruction_timing(ins: Instr, descs, cfg: PintaConfig) -> Timing:
     if unit == Unit.MAC:
         m, k, n = gemm_shape(ins, descs)
         mb, kb, nb, tiles = gemm_tiles(m, k, n, cfg)
-        occ = tiles * kb * block_product_cycles(MacMode(ins["mode"]), cfg)
+        occ = tiles * kb * block_product_cycles(MacMode(ins["mode"]), cfg) + gemm_prepass_cycles(kb)
         return Timing(unit, occ, occ + d.mac_pipeline_depth)
     if unit == Unit.QNT:
         # qnt_blocks_per_cycle blocks per cycle, counted in blocks produced

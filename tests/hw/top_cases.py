@@ -9,7 +9,6 @@ program words (hex), DRAM image to preload, DRAM regions to read back.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import numpy as np
 from pinta.sim import layout
 from pinta.sim.isa import Instr, encode
 from pinta.sim.machine import Machine
+from pinta.hw.top_programs import vector_chain_program
 from pinta.sim.programs import ProgramBuilder, diffquant_first_layer_program, gemm_program
 
 UNITS = ("CTRL", "DMA", "MAC", "QNT", "VEC")
@@ -25,37 +25,11 @@ UNITS = ("CTRL", "DMA", "MAC", "QNT", "VEC")
 HERE = Path(__file__).parent
 
 
-@contextlib.contextmanager
-def sim_with_prepass():
-    """The simulator with GEMM occupancy += Kb - 1 (the proposed timing change)."""
-    import pinta.sim.program as prog
-    from pinta.sim import timing
-
-    orig = prog.instruction_timing
-
-    def patched(ins, descs, cfg):
-        t = orig(ins, descs, cfg)
-        if ins.mnemonic != "GEMM":
-            return t
-        m, k, n = timing.gemm_shape(ins, descs)
-        kb = -(-k // cfg.block_size)
-        return timing.Timing(t.unit, t.occupancy + kb - 1, t.latency + kb - 1)
-
-    prog.instruction_timing = patched
-    prog._analyze_cached.cache_clear()
-    try:
-        yield
-    finally:
-        prog.instruction_timing = orig
-        prog._analyze_cached.cache_clear()
-
-
-def _simulate(cfg, pb: ProgramBuilder, prepass: bool):
-    with (sim_with_prepass() if prepass else contextlib.nullcontext()):
-        m = Machine(cfg, check_layout=True)
-        for addr, x in pb.inputs.items():
-            m.put_fp32(addr, x)
-        res = m.run(pb.program)
+def _simulate(cfg, pb: ProgramBuilder):
+    m = Machine(cfg, check_layout=True)
+    for addr, x in pb.inputs.items():
+        m.put_fp32(addr, x)
+    res = m.run(pb.program)
     an = res.analysis
     expect = {}
     read = {}
@@ -66,8 +40,8 @@ def _simulate(cfg, pb: ProgramBuilder, prepass: bool):
     return an, read, expect
 
 
-def make_case(cfg, pb: ProgramBuilder, prepass: bool = False):
-    an, read, expect = _simulate(cfg, pb, prepass)
+def make_case(cfg, pb: ProgramBuilder):
+    an, read, expect = _simulate(cfg, pb)
     dram = {str(addr // 8): [int(w) for w in layout.pack_fp32(np.asarray(x, np.float32))]
             for addr, x in pb.inputs.items()}
     case = {"program": [f"{encode(i):032x}" for i in pb.program], "dram": dram, "read": read}
@@ -130,6 +104,12 @@ def quant_chain_program(cfg, x) -> ProgramBuilder:
     return pb
 
 
+def vector_cases(cfg):
+    from pinta.hw.top_programs import vector_chain_inputs
+
+    return {"vec_chain": make_case(cfg, vector_chain_program(cfg, *vector_chain_inputs()))}
+
+
 def gemm_cases(cfg):
     rng = np.random.default_rng(6)
 
@@ -137,7 +117,6 @@ def gemm_cases(cfg):
         return (rng.standard_normal((r, c)) * scale).astype(np.float32)
 
     cases = {
-        # Kb = 1: the simulator's timing as it is.
         "gemm_i8_8x4x8": make_case(cfg, gemm_program(cfg, mat(8, 4), mat(4, 8))),
         "gemm_i8_pad_5x3x6": make_case(cfg, gemm_program(cfg, mat(5, 3, 100.0), mat(3, 6, 1e-3))),
         "gemm_i12x8_out12": make_case(cfg, gemm_program(cfg, mat(4, 4), mat(4, 12), bits_x=12, out_bits=12)),
@@ -149,10 +128,9 @@ def gemm_cases(cfg):
         "quant_chain_12_4_8": make_case(cfg, quant_chain_program(cfg, mat(9, 10, 30.0))),
         # DiffQuant first layer: DIFFQ (separate exponents for x and δ), W quantized once, two GEMMs
         "diffq_first_layer": make_case(cfg, diffquant_first_layer_program(cfg, mat(8, 4), mat(8, 4, 1e-3), mat(4, 8))),
-        # Kb > 1: the simulator with the exponent pre-pass (see module docstring).
-        "gemm_kb3_i8": make_case(cfg, gemm_program(cfg, mat(8, 12), mat(12, 8)), prepass=True),
-        "gemm_kb2_i4_tb": make_case(cfg, gemm_program(cfg, mat(4, 8), mat(9, 8), bits_x=4, bits_w=4, transpose_w=True),
-                                prepass=True),
+        # Kb > 1: the GEMM's exponent pre-pass (Kb - 1 cycles, sim/timing.py gemm_prepass_cycles)
+        "gemm_kb3_i8": make_case(cfg, gemm_program(cfg, mat(8, 12), mat(12, 8))),
+        "gemm_kb2_i4_tb": make_case(cfg, gemm_program(cfg, mat(4, 8), mat(9, 8), bits_x=4, bits_w=4, transpose_w=True)),
     }
     return cases
 
@@ -175,8 +153,8 @@ def illegal_cases(cfg):
         "reserved_bits": (gemm | (1 << 100), 1),
         "bad_fmt": (encode(Instr.make("TDESC", t=0, buf=0, fmt=0, addr=0, rows=1, cols=1)) | (5 << 7), 1),
         "view_v0": (encode(Instr.make("VIEW", v=1, d0=1, d1=1, d2=1, d3=1, perm=0b11100100)) & ~0x7, 1),
-        # decodes fine, but this RTL version has no vector unit yet
-        "unimplemented_vadd": (encode(Instr.make("VADD", dst=0, a=0, b=0)), 2),
+        # decodes fine, but this RTL version has no special-function path on the VEC unit yet
+        "unimplemented_vtanh": (encode(Instr.make("VTANH", dst=0, a=0)), 2),
     }
     dram = {str(a // 8): [int(w) for w in layout.pack_fp32(x)] for a, x in pb.inputs.items()}
     m = Machine(cfg)
