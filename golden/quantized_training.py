@@ -100,13 +100,15 @@ _SLOW_ELEMENTS = 1 << 24
 _SCALE_TABLES: dict[int, np.ndarray] = {}
 
 
-def _slow_blocks(acc, rows, ks, ac, ea, ref_a, bc, eb, ref_b, guard) -> None:
+def _slow_blocks(acc, rows, ks, ac, ea, ref_a, bc, eb, ref_b, guard, unit=None) -> None:
     """Add §3's floor-aligned partials of reduction blocks ``ks`` to row blocks ``rows`` of acc (in place).
 
     Each block partial P_k (|P_k| < 2^20) is formed exactly in float32, scaled
     by 2^(G − min(s_k, 63)) (exact: the result stays a normal float32),
     floored (exact; the identity where s_k <= G) and the partials summed in
     float64 (integers below the accumulator bound, so exact in any order).
+    ``unit`` (float64 (m/4, n/4), powers of two) is given when acc holds real
+    values rather than accumulator units: the sum is scaled by it first (exact).
     """
     m, n = acc.shape
     mb, nb = m // 4, n // 4
@@ -128,7 +130,10 @@ def _slow_blocks(acc, rows, ks, ac, ea, ref_a, bc, eb, ref_b, guard) -> None:
         np.minimum(shift, 63, out=shift)
         part *= np.repeat(table[shift], 4, axis=2)[:, :, None, :]
         np.floor(part, out=part)
-        acc_rows[I] += part.sum(axis=1, dtype=np.float64)
+        add = part.sum(axis=1, dtype=np.float64)
+        if unit is not None:
+            add *= np.repeat(unit[I], 4, axis=1)[:, None, :]
+        acc_rows[I] += add
 
 
 def _chunk_values(ac, ae, bits_a, bc, be, bits_b, shape, cfg) -> np.ndarray:
@@ -148,8 +153,20 @@ def _chunk_values(ac, ae, bits_a, bc, be, bits_b, shape, cfg) -> np.ndarray:
     ref_a, ref_b = ea.max(axis=1), eb.max(axis=0)
     shift_a, shift_b = ref_a[:, None] - ea, ref_b[None, :] - eb
     slow = shift_a.max(axis=1)[:, None] + shift_b.max(axis=0)[None, :] > guard
-    a_hat = _scaled_operand(ac, np.minimum(shift_a, guard + 1), (4, 4), 0)
-    b_hat = _scaled_operand(bc, np.minimum(shift_b, guard + 1), (4, 4), guard)
+    exps = ref_a[:, None] + ref_b[None, :] - guard
+    # Real-valued operands where the whole range allows: Â·2^RA and B̂·2^(RB−G) make
+    # BLAS return the values acc·2^(RA+RB−G) directly (every term and partial sum
+    # is the unit-space one times a power of two, all normal floats: exact), which
+    # saves a scaling pass over the product. The range check leaves room below the
+    # unit for the smallest terms (2^(−G−2) units, capped shifts; 2G+2 binades are
+    # kept) and above it for the 53-bit accumulator; outside it the unit-space path runs.
+    real = not exps.size or (exps.min() - 2 * guard - 2 >= -1022 and exps.max() <= 1023 - 53)
+    if real:
+        a_hat = _scaled_operand(ac, np.minimum(shift_a, guard + 1) - ref_a[:, None], (4, 4), 0)
+        b_hat = _scaled_operand(bc, np.minimum(shift_b, guard + 1) - ref_b[None, :], (4, 4), 0)
+    else:
+        a_hat = _scaled_operand(ac, np.minimum(shift_a, guard + 1), (4, 4), 0)
+        b_hat = _scaled_operand(bc, np.minimum(shift_b, guard + 1), (4, 4), guard)
     rows = ks = None
     if slow.any():
         sa = np.where(_nonzero_blocks(ac, (4, 4)), shift_a, -1)
@@ -171,9 +188,12 @@ def _chunk_values(ac, ae, bits_a, bc, be, bits_b, shape, cfg) -> np.ndarray:
             a_hat[np.ix_(rr, cc)] = 0.0
     acc = np.matmul(a_hat, b_hat)
     del a_hat, b_hat
+    if real:
+        if rows is not None:
+            _slow_blocks(acc, rows, ks, ac, ea, ref_a, bc, eb, ref_b, guard, np.ldexp(1.0, exps.astype(np.int32)))
+        return acc[:shape[0], :shape[1]]
     if rows is not None:
         _slow_blocks(acc, rows, ks, ac, ea, ref_a, bc, eb, ref_b, guard)
-    exps = ref_a[:, None] + ref_b[None, :] - guard
     if exps.size and (exps.min() < -1022 or exps.max() > 1023 - 53):
         # Outside the range where one multiplication is exact: smx.py's converter checks and refuses.
         return accumulator_to_float(acc.astype(np.int64), exps.astype(np.int32), (4, 4), shape)
@@ -190,25 +210,45 @@ def exact_matmul(a, b, transpose_a: bool = False, transpose_b: bool = False, cfg
     return _chunk_values(A.codes, A.exponents, A.bits, B.codes, B.exponents, B.bits, (A.shape[0], B.shape[1]), cfg)
 
 
+class _ChunkSum:
+    """The smx_matmul_fp32 summation: r = p0; r = r + p1; ... in float32, chunk by chunk.
+
+    Chunks may arrive from several calls (a reduction streamed in pieces of
+    whole chunks); ``count`` numbers them for the overflow message.
+    """
+
+    def __init__(self, name: str = "exact_matmul_fp32"):
+        self.name, self.total, self.count = name, None, 0
+
+    def add(self, part: np.ndarray) -> None:
+        self.count += 1
+        if self.total is None:
+            self.total = part
+            return
+        with np.errstate(over="ignore"):
+            np.add(self.total, part, out=self.total)
+        if not np.isfinite(self.total).all():
+            raise ValueError(f"{self.name}: the FP32 sum overflows float32 at chunk {self.count - 1}")
+
+
+def _add_fp32_chunks(acc: _ChunkSum, a, b, transpose_a: bool, transpose_b: bool, cfg) -> None:
+    """Add the FP32 chunk results of op(a)·op(b) (8,192-row chunks of the reduction) to ``acc`` in order."""
+    cfg = _resolve_cfg(cfg)
+    A, B = _gemm_operands(acc.name, a, b, transpose_a, transpose_b, cfg)
+    shape = (A.shape[0], B.shape[1])
+    chunk = 4 * max_reduction_blocks(cfg)
+    for lo in range(0, A.codes.shape[1], chunk):
+        hi = min(lo + chunk, A.codes.shape[1])
+        acc.add(accumulator_to_fp32(_chunk_values(A.codes[:, lo:hi], A.exponents[:, lo // 4:hi // 4], A.bits,
+                                                  B.codes[lo:hi], B.exponents[lo // 4:hi // 4], B.bits, shape, cfg)))
+
+
 def exact_matmul_fp32(a, b, transpose_a: bool = False, transpose_b: bool = False, cfg=None) -> np.ndarray:
     """``smx_matmul_fp32(a, b, ...)``: FP32 chunk results summed in FP32 in chunk order."""
     cfg = _resolve_cfg(cfg)
-    A, B = _gemm_operands("exact_matmul_fp32", a, b, transpose_a, transpose_b, cfg)
-    shape = (A.shape[0], B.shape[1])
-    chunk = 4 * max_reduction_blocks(cfg)
-    total = None
-    for lo in range(0, A.codes.shape[1], chunk):
-        hi = min(lo + chunk, A.codes.shape[1])
-        part = accumulator_to_fp32(_chunk_values(A.codes[:, lo:hi], A.exponents[:, lo // 4:hi // 4], A.bits,
-                                                 B.codes[lo:hi], B.exponents[lo // 4:hi // 4], B.bits, shape, cfg))
-        if total is None:
-            total = part
-            continue
-        with np.errstate(over="ignore"):
-            np.add(total, part, out=total)
-        if not np.isfinite(total).all():
-            raise ValueError(f"exact_matmul_fp32: the FP32 sum overflows float32 at chunk {lo // chunk}")
-    return total
+    acc = _ChunkSum()
+    _add_fp32_chunks(acc, a, b, transpose_a, transpose_b, cfg)
+    return acc.total
 
 
 def _fp32_chunk_sum(parts: list[np.ndarray]) -> np.ndarray:
@@ -323,15 +363,25 @@ class _FastSMXNumerics(SMXNumerics):
 
 
 class _TTQ:
-    """A TT layer through golden/tt.py in SMX numerics (PRS or sequential), the whole batch in one call."""
+    """A TT layer in SMX numerics (PRS or sequential), golden/tt.py's GEMMs over the whole batch of a stream.
+
+    Without ``fast``, and for sequential contraction, tt.py runs the batch in
+    one call. With ``fast`` the PRS path runs streamed (:meth:`_prs_fwd`, :meth:`_prs_bwd`):
+    the same GEMMs on the same operands, in pieces of batch rows, so that the
+    PRS intermediate T (r·N1·M2 values per row: 2,048 at rank 8 for a width of
+    256, eight times the activation) never exists for the whole batch at once.
+    """
 
     def __init__(self, cores: list[np.ndarray], method: str, split: int | None, cfg=None, fast: bool = True):
         self.tt = TTMatrix.from_cores([np.asarray(c, np.float64) for c in cores])
         self.nm = _FastSMXNumerics(cfg) if fast else SMXNumerics(cfg)
         self.method = "prs" if method == "prs" else "seq"
         self.split = split if self.method == "prs" else None
+        self.streamed = fast and self.method == "prs"
 
     def fwd(self, X: np.ndarray):
+        if self.streamed:
+            return self._prs_fwd(X)
         c = self.tt.forward(np.asarray(X, np.float64), method=self.method, split=self.split, numerics=self.nm)
         return np.asarray(c.y, np.float64).astype(f32), c
 
@@ -339,6 +389,8 @@ class _TTQ:
 
     def bwd(self, ctx, dY: np.ndarray, need_dx: bool = True, need_dw: bool = True):
         """(dX float32 or None, [dcore float32 ...] or None) for dY (rows, n_out)."""
+        if self.streamed:
+            return self._prs_bwd(ctx, dY, need_dx, need_dw)
         skip = isinstance(self.nm, _FastSMXNumerics) and not need_dw
         if skip:
             self.nm.skip_long = True
@@ -349,6 +401,97 @@ class _TTQ:
                 self.nm.skip_long = False
         dx = np.asarray(g.dx, np.float64).astype(f32) if need_dx else None
         return dx, ([np.asarray(d, np.float64).astype(f32) for d in g.dcores] if need_dw else None)
+
+    # ---- streamed PRS: tt.py's _prs_forward / _prs_backward piece by piece ----
+    def _piece_rows(self) -> int:
+        """Batch rows per piece: a multiple of 4 (whole SMX row blocks of X, Xp, Tp and dY) whose
+        Xp rows (·M2) and Tp rows (·N1) are whole 8,192-row chunks of the dL and dR reductions,
+        so each piece adds exactly the chunks smx_matmul_fp32 would form over the whole batch."""
+        import math
+
+        M1, M2, N1, N2, r = self.tt.split_sizes(self.tt._check_split(self.split))
+        chunk = 4 * max_reduction_blocks(self.nm.cfg)
+        return math.lcm(4, chunk // math.gcd(chunk, M2), chunk // math.gcd(chunk, N1))
+
+    def _prs_fwd(self, X: np.ndarray):
+        """Y (rows, N) float32 for X (rows, M) float32/float64, and the backward's context (dict):
+        Q(Xp) and Q(Tp) (SMXTensor, INT8) per piece, the piece length, the PRS halves and the
+        weight version they belong to."""
+        from .smx import smx_quantize
+
+        tt, nm = self.tt, self.nm
+        s = tt._check_split(self.split)
+        M1, M2, N1, N2, r = tt.split_sizes(s)
+        h, _ = tt._halves(s, nm)
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != tt.M:
+            raise ValueError(f"TT layer: input must have shape (rows, {tt.M}), got {X.shape}")
+        # float32 input is quantized in float32: the same codes (docs/numerics.md §6).
+        X = X if X.dtype == np.float32 else np.asarray(X, np.float64)
+        b = len(X)
+        y = np.empty((b, tt.N), f32)
+        pieces = []
+        step = self._piece_rows()
+        for lo in range(0, b, step):
+            n = min(step, b - lo)
+            xp = X[lo:lo + n].reshape(n, M1, M2).transpose(0, 2, 1).reshape(n * M2, M1)
+            xq = smx_quantize(xp, nm.bits["a"], cfg=nm.cfg)
+            t = exact_matmul(xq, h.Lq.data, cfg=nm.cfg)
+            tp = t.reshape(n, M2, N1, r).transpose(0, 2, 3, 1).reshape(n * N1, r * M2)
+            del t
+            tq = smx_quantize(tp, nm.bits["a"], cfg=nm.cfg)
+            del tp
+            y[lo:lo + n] = exact_matmul(tq, h.Rq.data, cfg=nm.cfg).reshape(n, tt.N)
+            pieces.append((xq, tq))
+        return y, {"pieces": pieces, "step": step, "rows": b, "halves": h, "split": s, "version": tt.version}
+
+    def _prs_bwd(self, ctx, dY: np.ndarray, need_dx: bool, need_dw: bool):
+        from .tt import _chain_backward, _Runner
+
+        dx, dLm, dRm = self._prs_bwd_halves(ctx, dY, need_dx, need_dw)
+        if not need_dw:
+            return dx, None
+        tt, h, s = self.tt, ctx["halves"], ctx["split"]
+        rrun = _Runner(self.nm.recon_numerics(), None)
+        g = (_chain_backward(rrun, dLm[None], h.tape_L, tt.core_shapes[0], "L")
+             + _chain_backward(rrun, dRm[..., None], h.tape_R, tt.core_shapes[s], "R"))
+        return dx, [np.asarray(d, np.float64).astype(f32) for d in g]
+
+    def _prs_bwd_halves(self, ctx, dY: np.ndarray, need_dx: bool, need_dw: bool):
+        """dX (rows, M) float32 or None, and the FP32 half gradients dL (M1, N1, r), dR (r, M2, N2)
+        (float64 arrays, as tt.py's TTGrads) or None."""
+        from .smx import smx_quantize
+
+        tt, nm = self.tt, self.nm
+        if ctx["version"] != tt.version:
+            raise ValueError("TT layer: the cores were updated after this forward pass; run forward again")
+        s, h, step, b = ctx["split"], ctx["halves"], ctx["step"], ctx["rows"]
+        M1, M2, N1, N2, r = tt.split_sizes(s)
+        dY = np.asarray(dY)
+        if dY.shape != (b, tt.N):
+            raise ValueError(f"TT layer: dY must have shape ({b}, {tt.N}), got {dY.shape}")
+        dY = dY if dY.dtype == np.float32 else np.asarray(dY, np.float64)
+        dx = np.empty((b, tt.M), f32) if need_dx else None
+        dR, dL = _ChunkSum(), _ChunkSum()
+        for k, (xq, tq) in enumerate(ctx["pieces"]):
+            lo = k * step
+            n = min(step, b - lo)
+            dyq = smx_quantize(dY[lo:lo + n].reshape(n * N1, N2), nm.bits["g"], cfg=nm.cfg)
+            dtp = exact_matmul(dyq, h.Rq.data, transpose_b=True, cfg=nm.cfg)  # (n·N1, r·M2)
+            if need_dw:
+                _add_fp32_chunks(dR, tq, dyq, True, False, nm.cfg)
+            dt = dtp.reshape(n, N1, r, M2).transpose(0, 3, 1, 2).reshape(n * M2, N1 * r)
+            del dtp
+            dtq = smx_quantize(dt, nm.bits["g"], cfg=nm.cfg)
+            del dt
+            if need_dw:
+                _add_fp32_chunks(dL, xq, dtq, True, False, nm.cfg)
+            if need_dx:
+                dxp = exact_matmul(dtq, h.Lq.data, transpose_b=True, cfg=nm.cfg)
+                dx[lo:lo + n] = dxp.reshape(n, M2, M1).transpose(0, 2, 1).reshape(n, tt.M)
+        if not need_dw:
+            return dx, None, None
+        return dx, dL.total.astype(np.float64).reshape(M1, N1, r), dR.total.astype(np.float64).reshape(r, M2, N2)
 
 
 #: Rows per piece when an elementwise vector-unit function runs over a
@@ -372,6 +515,19 @@ def _rowwise(fn, *arrays: np.ndarray) -> np.ndarray:
 
 def _act(name: str, z: np.ndarray) -> np.ndarray:
     return _rowwise(F.fp32_tanh if name == "tanh" else F.fp32_sin, z)
+
+
+def _act_and_grad(name: str, z: np.ndarray):
+    """(act(z), act'(z) or None): for sin both come from one fp32_sincos, whose sin and
+    cos are the fp32_sin and fp32_cos values, so the backward need not run it again on
+    the D rows (the largest array of the iteration). tanh's act' = 1 − h² is cheap: None."""
+    if name == "tanh":
+        return _act(name, z), None
+    n = len(z)
+    h, g = np.empty_like(z), np.empty_like(z)
+    for i in range(0, n, _EW_ROWS):
+        h[i:i + _EW_ROWS], g[i:i + _EW_ROWS] = F.fp32_sincos(z[i:i + _EW_ROWS])
+    return h, g
 
 
 def _act_grad(name: str, z: np.ndarray, h: np.ndarray) -> np.ndarray:
@@ -487,9 +643,9 @@ class QuantizedEngine:
             zc = z0[np.tile(point, 2)]
             zp = zc + dz
             hb = _act(act, z0)
-            hp = _act(act, zp)
+            hp, gp = _act_and_grad(act, zp)
             dh = hp - hb[np.tile(point, 2)]
-            entry.update(z0=z0, h0=hb, zp=zp, hp=hp, dz=dz, dh_out=dh)
+            entry.update(z0=z0, h0=hb, zp=zp, hp=hp, gp=gp, dz=dz, dh_out=dh)
             cache.append(entry)
             h0 = hb
 
@@ -554,7 +710,8 @@ class QuantizedEngine:
             dzA = dhA * _act_grad(act, ep["z0"], ep["h0"])
             dzU_new = dhU * _act_grad(act, ep["z0"][:B], ep["h0"][:B])
             dad = _act_grad_diff(act, ep["z0"][rows], ep["dz"], ep["h0"][rows], ep["dh_out"])
-            dzD = dhD * _act_grad(act, ep["zp"], ep["hp"]) + c[:, None] * (dhU[rows] * dad)
+            gp = ep["gp"] if ep["gp"] is not None else _act_grad(act, ep["zp"], ep["hp"])
+            dzD = dhD * gp + c[:, None] * (dhU[rows] * dad)
             dzU = dzU_new
         return loss, terms, grads
 

@@ -144,3 +144,40 @@ def test_fast_quantized_engine_equals_the_smx_reference(name, tt_rank, kw, monke
     assert all(x.tobytes() == y.tobytes() for x, y in zip(ga, gb))
     if tt_rank:  # the TT weight-gradient GEMMs of these runs do take the exact slow path
         assert slow_calls
+
+
+@pytest.mark.parametrize("width, rank, rows", [(64, 2, 4099), (512, 3, 1030), (256, 8, 1301)])
+def test_streamed_prs_layer_equals_the_whole_batch_path(width, rank, rows):
+    """The streamed TT layer (batch pieces, dL/dR chunks added across pieces) gives tt.py's whole-batch bits.
+
+    Row counts span several pieces and end in a ragged piece that is not a
+    multiple of 4; rows carry 20 binades of scale so that the exact slow
+    path runs; all three (dX, dW) requests are compared.
+    """
+    from pinta.golden.mlp import tt_factor
+    from pinta.golden.quantized_training import _TTQ
+
+    rng = np.random.default_rng(width + rows)
+    m = tt_factor(width)
+    ranks = [1, rank, rank, rank, 1]
+    cores = [(rng.standard_normal((ranks[k], m[k], m[k], ranks[k + 1])) * 0.3).astype(np.float32) for k in range(4)]
+    X = _spread(rng, (rows, width), 20).astype(np.float32)
+    dY = _spread(rng, (rows, width), 20).astype(np.float32)
+    streamed, whole = _TTQ(cores, "prs", None), _TTQ(cores, "prs", None)
+    whole.streamed = False  # tt.py's forward/backward with the same exact GEMMs, the batch in one piece
+    assert streamed.streamed and streamed._piece_rows() < rows
+    ys, cs = streamed.fwd(X)
+    yw, cw = whole.fwd(X)
+    assert ys.dtype == yw.dtype == np.float32 and ys.tobytes() == yw.tobytes()
+    # The FP32 half gradients themselves (the core chain's INT12 requantization would hide a
+    # different chunk summation in dL, dR).
+    _, dL, dR = streamed._prs_bwd_halves(cs, dY, False, True)
+    ref = whole.tt.backward(cw, dY.astype(np.float64))
+    assert dL.tobytes() == ref.dL.tobytes() and dR.tobytes() == ref.dR.tobytes()
+    for need_dx, need_dw in [(True, True), (True, False), (False, True)]:
+        (dxs, gs), (dxw, gw) = streamed.bwd(cs, dY, need_dx, need_dw), whole.bwd(cw, dY, need_dx, need_dw)
+        assert (dxs is None) == (not need_dx) and (gs is None) == (not need_dw)
+        if need_dx:
+            assert dxs.tobytes() == dxw.tobytes()
+        if need_dw:
+            assert len(gs) == 4 and all(a.dtype == np.float32 and a.tobytes() == b.tobytes() for a, b in zip(gs, gw))

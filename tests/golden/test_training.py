@@ -226,3 +226,20 @@ def test_trainer_accepts_another_engine(tmp_path):
     assert len(calls) == 4
     assert all(x.tobytes() == y.tobytes() for x, y in zip(_params(ref), _params(alt)))
     assert ref.evals == alt.evals
+
+
+def test_train_speed_bench_reports_phases_and_restores_the_engine(tmp_path, capsys):
+    import pinta.golden.quantized_training as Q
+
+    originals = (Q._TTQ.fwd, Q._TTQ.bwd, Q._DenseQ.bwd, Q._act, Q.QuantizedEngine._se_loss)
+    out = tmp_path / "speed.json"
+    assert main(["bench", "train-speed", "--pairs", "2", "--iters", "1", "--warmup", "0", "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    p = get_pde("poisson2d")
+    assert doc["K"] == 2 and doc["rows_per_layer"] == p.n_interior * (2 * 2 + 1) + p.n_boundary
+    assert doc["net"] == "tt rank 8" and not doc["targets_apply"]  # the targets are for K = 512
+    phases = doc["cpu_breakdown_sec_per_iter"]
+    assert phases["TT layers, forward"] > 0 and phases["TT layers, backward"] > 0 and phases["activations"] > 0
+    assert abs(sum(phases.values()) - doc["cpu_sec_per_iter"]) < 1e-6
+    assert "s/iteration" in capsys.readouterr().out
+    assert (Q._TTQ.fwd, Q._TTQ.bwd, Q._DenseQ.bwd, Q._act, Q.QuantizedEngine._se_loss) == originals
