@@ -267,7 +267,7 @@ def _toml_value(value: Any) -> str:
     return repr(value)
 
 
-PRESETS = ("tiny", "default")
+PRESETS = ("tiny", "default", "edge64")
 
 
 def load_config(spec: str | Path | None = None) -> PintaConfig:
