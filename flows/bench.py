@@ -93,13 +93,20 @@ def measure_training(pde_name: str, size: str, chip, *, iters: int = 1, seed: in
             "units": {u: round(d["busy"] / rec["cycles"], 3) for u, d in rec["units"].items()}}
 
 
-def measure_cycles(pde_name: str, size: str, chip, *, grow: bool = False, net: str = "tt") -> dict:
-    """Cycles of one iteration from the static analysis alone (no values computed: timing is static)."""
+def measure_cycles(pde_name: str, size: str, chip, *, grow: bool = False, net: str = "tt",
+                   pairs: int | None = None) -> dict:
+    """Cycles of one iteration from the static analysis alone (no values computed: timing is static).
+
+    ``pairs``: SE pairs K instead of the size's (everything else unchanged).
+    """
     from pinta.golden.train_cli import DEFAULT_TT_RANK
 
     from .estimate import EstimateError, estimate_iteration
 
     p = _pde(pde_name, size)
+    if pairs is not None:
+        p.pairs = pairs
+        p = p.validate()
     rank = None if net == "dense" else (DEFAULT_TT_RANK[pde_name] if size == "full" else 2)
     try:
         est = estimate_iteration(p, chip, tt_rank=rank, grow=grow)
@@ -121,6 +128,11 @@ def _cmd(args) -> int:
     from pinta.config import load_config
     from pinta.golden.pde import BENCHMARKS
 
+    if args.pairs is not None and (not args.cycles_only or args.pairs < 1):
+        import sys
+
+        print("pinta bench sim-training: error: --pairs K needs --cycles-only and K >= 1", file=sys.stderr)
+        return 2
     chip = load_config(args.config)
     if args.buffer_scale > 1:
         chip = _grown(chip, args.buffer_scale)
@@ -131,7 +143,7 @@ def _cmd(args) -> int:
     if args.cycles_only:
         print(f"{'pde':<10} {'config':<24} {'cycles/iter':>12} {'us@clk':>10} {'instr':>8} {'compile s':>9} {'analysis s':>10}")
         for name in pdes:
-            r = measure_cycles(name, args.size, chip, grow=args.grow_buffers, net=args.net)
+            r = measure_cycles(name, args.size, chip, grow=args.grow_buffers, net=args.net, pairs=args.pairs)
             if "skipped" in r:
                 print(f"{name:<10} skipped: {r['skipped']}")
                 continue
@@ -156,6 +168,8 @@ def _cmd(args) -> int:
 def register(sub) -> None:
     p = sub.add_parser("sim-training", help="training iterations on the simulator vs the golden quantized engine")
     p.add_argument("--pde", default=None, help="one benchmark PDE (default: all three)")
+    p.add_argument("--pairs", type=int, default=None, metavar="K",
+                   help="with --cycles-only: SE pairs K instead of the size's (a reduced-K design point)")
     p.add_argument("--size", choices=SIZES, default="small", help="small (seconds), medium (hidden 64, K 64) or full (the PDE's sizes)")
     p.add_argument("--config", default=None, help="chip preset or TOML file (default: 'default')")
     p.add_argument("--iters", type=int, default=2, help="iterations per PDE (times: best after the first)")
