@@ -244,33 +244,15 @@ class SimTrainer(Trainer):
 
 def run_sim(args, UserError) -> int:
     """``pinta train --backend sim``: the golden trainer's CLI flow with :class:`SimTrainer`."""
-    from pinta.golden.pde import BENCHMARKS, PDEError
-    from pinta.golden.train_cli import tt_rank_of
+    from pinta.golden.pde import PDEError
+    from pinta.golden.train_cli import open_run
 
-    out = Path(args.out)
-    ckpt = out / "checkpoint.npz"
     if args.mode != "quantized":
         raise UserError("--backend sim runs the chip's numerics: pass --mode quantized")
     try:
-        if args.resume:
-            if not ckpt.exists():
-                raise UserError(f"--resume: no checkpoint in {out}")
-            tr = SimTrainer.resume(out)
-            print(f"resuming {tr.cfg.pde} (sim) at iteration {tr.iteration} of {tr.cfg.iters}")
-        else:
-            if ckpt.exists():
-                raise UserError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
-            if args.pde not in BENCHMARKS:
-                raise UserError(f"unknown PDE '{args.pde}'; choose one of: {', '.join(BENCHMARKS)}")
-            cfg = TrainConfig(pde=args.pde, mode=args.mode, iters=args.iters, seed=args.seed,
-                              tt_rank=tt_rank_of(args, args.pde, args.mode), pairs=args.pairs,
-                              diffquant=not args.no_diffquant, tt_method=args.tt_method, tt_split=args.tt_split,
-                              block=args.block, dtype=args.dtype, eval_every=args.eval_every,
-                              ckpt_every=args.ckpt_every, n_test=args.n_test)
-            pde = _pde_with_overrides(args)
-            tr = SimTrainer(cfg, out, pde=pde, sim_config=args.chip_config)
-            out.mkdir(parents=True, exist_ok=True)
-            (out / "config.json").write_text(json.dumps(vars(args), indent=1, default=lambda o: str(o)))
+        tr = open_run(args, UserError, SimTrainer, label="sim",
+                      make=lambda cfg, out: SimTrainer(cfg, out, pde=_pde_with_overrides(args),
+                                                       sim_config=args.chip_config))
         summary = tr.run(progress=not args.quiet)
     except (ValueError, PDEError, FileNotFoundError) as e:
         raise UserError(str(e)) from None

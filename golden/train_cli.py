@@ -46,10 +46,49 @@ def user_error_class():
     return UserError
 
 
+def config_from_args(args):
+    """The :class:`TrainConfig` of ``pinta train``'s flags (a new run)."""
+    from .training import TrainConfig
+
+    return TrainConfig(pde=args.pde, mode=args.mode, iters=args.iters, seed=args.seed,
+                       tt_rank=tt_rank_of(args, args.pde, args.mode), pairs=args.pairs,
+                       diffquant=not args.no_diffquant, tt_method=args.tt_method, tt_split=args.tt_split,
+                       block=args.block, dtype=args.dtype, eval_every=args.eval_every,
+                       ckpt_every=args.ckpt_every, n_test=args.n_test)
+
+
+def open_run(args, UserError, trainer_cls, make, label: str | None = None):
+    """The trainer of ``args.out``: resumed from its checkpoint (``--resume``) or new, ``make(cfg, out)``.
+
+    Shared by every backend so the run-folder rules are one piece of code:
+    ``--resume`` needs a checkpoint, a new run refuses a folder that holds
+    one, and a new run records its flags in ``config.json``. ``label`` names
+    the backend in the resume message (default: the run's mode).
+    """
+    from .pde import BENCHMARKS
+
+    out = Path(args.out)
+    ckpt = out / "checkpoint.npz"
+    if args.resume:
+        if not ckpt.exists():
+            raise UserError(f"--resume: no checkpoint in {out}")
+        tr = trainer_cls.resume(out)
+        print(f"resuming {tr.cfg.pde} ({label or tr.cfg.mode}) at iteration {tr.iteration} of {tr.cfg.iters}")
+        return tr
+    if ckpt.exists():
+        raise UserError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+    if args.pde not in BENCHMARKS:
+        raise UserError(f"unknown PDE '{args.pde}'; choose one of: {', '.join(BENCHMARKS)}")
+    tr = make(config_from_args(args), out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(vars(args), indent=1, default=str))
+    return tr
+
+
 def _run(args) -> int:
     UserError = user_error_class()
-    from .pde import BENCHMARKS, PDEError
-    from .training import Trainer, TrainConfig
+    from .pde import PDEError
+    from .training import Trainer
 
     if args.backend not in AVAILABLE_BACKENDS:
         raise UserError(f"backend '{args.backend}' is not yet available; available now: {', '.join(AVAILABLE_BACKENDS)}")
@@ -57,27 +96,8 @@ def _run(args) -> int:
         from pinta.flows.runner import run_sim
 
         return run_sim(args, UserError)
-    out = Path(args.out)
-    ckpt = out / "checkpoint.npz"
     try:
-        if args.resume:
-            if not ckpt.exists():
-                raise UserError(f"--resume: no checkpoint in {out}")
-            tr = Trainer.resume(out)
-            print(f"resuming {tr.cfg.pde} ({tr.cfg.mode}) at iteration {tr.iteration} of {tr.cfg.iters}")
-        else:
-            if ckpt.exists():
-                raise UserError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
-            if args.pde not in BENCHMARKS:
-                raise UserError(f"unknown PDE '{args.pde}'; choose one of: {', '.join(BENCHMARKS)}")
-            cfg = TrainConfig(pde=args.pde, mode=args.mode, iters=args.iters, seed=args.seed,
-                              tt_rank=tt_rank_of(args, args.pde, args.mode), pairs=args.pairs,
-                              diffquant=not args.no_diffquant, tt_method=args.tt_method, tt_split=args.tt_split,
-                              block=args.block, dtype=args.dtype, eval_every=args.eval_every,
-                              ckpt_every=args.ckpt_every, n_test=args.n_test)
-            tr = Trainer(cfg, out)
-            out.mkdir(parents=True, exist_ok=True)
-            (out / "config.json").write_text(json.dumps(vars(args), indent=1, default=str))
+        tr = open_run(args, UserError, Trainer, Trainer)
         summary = tr.run(progress=not args.quiet)
     except (ValueError, PDEError) as e:
         raise UserError(str(e)) from None
