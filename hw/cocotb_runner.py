@@ -47,18 +47,24 @@ def _config_key(cfg: PintaConfig) -> str:
     return hashlib.sha1(cfg.to_toml().encode()).hexdigest()[:12]
 
 
-#: Make variables of every simulation build.
-_MAKE_VARS = ("OPT_FAST=-O1", "OPT_SLOW=-O0", "OPT_GLOBAL=-O1",
-              # The PyPI wheel's verilated.mk leaves this empty, so a design
-              # big enough to be split into several C++ files fails to
-              # compile against its precompiled header.
-              "CFG_CXXFLAGS_PCH_I=-include")
+def _make_vars(opt: str) -> list[str]:
+    """Make variables of a simulation build; ``opt`` is the C++ optimisation of the model's code."""
+    return [f"OPT_FAST={opt}", "OPT_SLOW=-O0", f"OPT_GLOBAL={opt}",
+            # The PyPI wheel's verilated.mk leaves this empty, so a design
+            # big enough to be split into several C++ files fails to
+            # compile against its precompiled header.
+            "CFG_CXXFLAGS_PCH_I=-include"]
 
 #: Verilator's runtime objects (VM_GLOBAL_FAST in the generated makefile).
 _RUNTIME_OBJECTS = ("verilated.o", "verilated_dpi.o", "verilated_vpi.o", "verilated_threads.o")
 
 
-def _runner(runtime_cache: Path):
+def verilator_runner(runtime_cache: Path | None, opt: str = "-O1"):
+    """A cocotb Verilator runner with the cheap-build choices of this module's docstring.
+
+    ``runtime_cache``: folder for Verilator's runtime objects shared between
+    builds (None: each build compiles its own). ``opt``: C++ optimisation.
+    """
     # Imported lazily: cocotb_tools is only needed when a model is built.
     from cocotb_tools.runner import Verilator
 
@@ -71,7 +77,9 @@ def _runner(runtime_cache: Path):
                 verilate.remove("--public-flat-rw")
             if "-j" in make:
                 make[make.index("-j") + 1] = os.environ.get("PINTA_BUILD_JOBS", "1")
-            make += list(_MAKE_VARS)
+            make += _make_vars(opt)
+            if runtime_cache is None:
+                return cmds
             build_dir = str(self.build_dir)
             cached = [runtime_cache / name for name in _RUNTIME_OBJECTS]
             if all(p.exists() for p in cached):
@@ -164,8 +172,8 @@ class RTLBuilds:
         os.environ["PATH"] = str(verilator_bin_dir()) + os.pathsep + os.environ.get("PATH", "")
         # One runtime per set of build options (they are fixed in this module).
         runtime = self.base_dir / ("verilated-runtime-" + hashlib.sha1(
-            " ".join(VERILATOR_BUILD_ARGS + _MAKE_VARS).encode()).hexdigest()[:8])
-        runner = _runner(runtime)
+            " ".join([*VERILATOR_BUILD_ARGS, *_make_vars("-O1")]).encode()).hexdigest()[:8])
+        runner = verilator_runner(runtime)
         runner.build(
             sources=[vlt, src],
             hdl_toplevel=block,

@@ -21,33 +21,13 @@ from pathlib import Path
 
 from pinta.config import PintaConfig
 
-from .cocotb_runner import VERILATOR_BUILD_ARGS, RTLModel
+from .cocotb_runner import VERILATOR_BUILD_ARGS, RTLModel, verilator_runner
 from .toolchain import verilator_bin_dir
 from .verilog import generate
 
 __all__ = ["SYSTEM_TOP", "build_system"]
 
 SYSTEM_TOP = "pinta_system"
-
-
-def _runner():
-    from cocotb_tools.runner import Verilator
-
-    class _TopVerilator(Verilator):
-        def _build_command(self):
-            cmds = super()._build_command()
-            verilate, make = cmds[0], cmds[-1]
-            if "--public-flat-rw" in verilate:
-                verilate.remove("--public-flat-rw")
-            if "-j" in make:
-                make[make.index("-j") + 1] = os.environ.get("PINTA_BUILD_JOBS", "1")
-            make += ["OPT_FAST=-O0", "OPT_SLOW=-O0", "OPT_GLOBAL=-O0",
-                     # the PyPI wheel's verilated.mk leaves this empty (multi-file designs
-                     # then fail against the precompiled header); see cocotb_runner.py
-                     "CFG_CXXFLAGS_PCH_I=-include"]
-            return cmds
-
-    return _TopVerilator()
 
 
 def build_system(cfg: PintaConfig, base_dir: str | Path, *, dram_words: int = 8192, pmem_depth: int = 256) -> RTLModel:
@@ -65,7 +45,8 @@ def build_system(cfg: PintaConfig, base_dir: str | Path, *, dram_words: int = 81
     config_path = build_dir / "config.toml"
     config_path.write_text(cfg.to_toml())
     os.environ["PATH"] = str(verilator_bin_dir()) + os.pathsep + os.environ.get("PATH", "")
-    runner = _runner()
+    # -O0: the top is large and its runs are short, so compile time dominates.
+    runner = verilator_runner(None, opt="-O0")
     runner.build(sources=[vlt, src], hdl_toplevel=SYSTEM_TOP, build_dir=build_dir,
                  build_args=list(VERILATOR_BUILD_ARGS), always=False)
     return RTLModel(SYSTEM_TOP, cfg, build_dir, config_path, runner)
