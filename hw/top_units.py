@@ -298,29 +298,25 @@ class MacUnit(wiring.Component):
         m.d.sync += [dv.eq(st_go), dfirst.eq(sk == 0), dlast.eq(k_last), dmode.eq(mode), dta.eq(ta), dtb.eq(tb),
                      dsa.eq(sa), dsb.eq(sb), dtm.eq(stm), dtn.eq(stn), dTM.eq(TM), dTN.eq(TN)]
         payload = array.i.payload
-        opnds_a = []
+        def operand(tag, idx, rec, ex, desc, exp_base, width, n, in_range, ds, dt, port):
+            # One operand port (A row or B column) of the array: the block's record and exponent
+            # word are read this cycle; codes and exponent are unpacked from them the next.
+            m.d.comb += [rec.en.eq(st_go), rec.buf.eq(desc.buf), rec.addr.eq(desc.addr + n * width),
+                         ex.en.eq(st_go), ex.buf.eq(desc.buf), ex.addr.eq(exp_base + (n >> lgpw))]
+            sel = Signal(lgpw, name=f"st_{tag}_sel{idx}"); ok = Signal(name=f"st_{tag}_ok{idx}")
+            m.d.sync += [sel.eq(n[:lgpw]), ok.eq(in_range)]
+            codes = _unpack_codes(m, rec.data, ds, dt, ok, cb_bits, f"op{tag}{idx}")
+            m.d.comb += [port.codes[e].eq(codes[e]) for e in range(16)]
+            m.d.comb += port.exponent.eq(Mux(ok, slot_of(ex.data, sel), cfg.exponent_min))
+
         for r in range(pr):
-            rec, ex = getattr(self, f"ra_rec{r}"), getattr(self, f"ra_exp{r}")
             i = stm * pr + r
-            n = a_block(i, sk)
-            m.d.comb += [rec.en.eq(st_go), rec.buf.eq(a.buf), rec.addr.eq(a.addr + n * wa),
-                         ex.en.eq(st_go), ex.buf.eq(a.buf), ex.addr.eq(exp_a + (n >> lgpw))]
-            sel = Signal(lgpw, name=f"st_a_sel{r}"); ok = Signal(name=f"st_a_ok{r}")
-            m.d.sync += [sel.eq(n[:lgpw]), ok.eq(i < Mb)]
-            codes = _unpack_codes(m, rec.data, dsa, dta, ok, cb_bits, f"opa{r}")
-            m.d.comb += [payload.a[r].codes[e].eq(codes[e]) for e in range(16)]
-            m.d.comb += payload.a[r].exponent.eq(Mux(ok, slot_of(ex.data, sel), cfg.exponent_min))
+            operand("a", r, getattr(self, f"ra_rec{r}"), getattr(self, f"ra_exp{r}"), a, exp_a, wa,
+                    a_block(i, sk), i < Mb, dsa, dta, payload.a[r])
         for cc in range(pc):
-            rec, ex = getattr(self, f"rb_rec{cc}"), getattr(self, f"rb_exp{cc}")
             j = stn * pc + cc
-            n = b_block(sk, j)
-            m.d.comb += [rec.en.eq(st_go), rec.buf.eq(b.buf), rec.addr.eq(b.addr + n * wb),
-                         ex.en.eq(st_go), ex.buf.eq(b.buf), ex.addr.eq(exp_b + (n >> lgpw))]
-            sel = Signal(lgpw, name=f"st_b_sel{cc}"); ok = Signal(name=f"st_b_ok{cc}")
-            m.d.sync += [sel.eq(n[:lgpw]), ok.eq(j < Nb)]
-            codes = _unpack_codes(m, rec.data, dsb, dtb, ok, cb_bits, f"opb{cc}")
-            m.d.comb += [payload.b[cc].codes[e].eq(codes[e]) for e in range(16)]
-            m.d.comb += payload.b[cc].exponent.eq(Mux(ok, slot_of(ex.data, sel), cfg.exponent_min))
+            operand("b", cc, getattr(self, f"rb_rec{cc}"), getattr(self, f"rb_exp{cc}"), b, exp_b, wb,
+                    b_block(sk, j), j < Nb, dsb, dtb, payload.b[cc])
         ref_cur = [Signal(signed(eb), name=f"ref_cur{x}") for x in range(pr + pc)]
         refs = []
         for x in range(pr + pc):
