@@ -10,7 +10,7 @@ iteration, with a host stage between the forward and the backward program:
                 activations; stores g(x) and Δg(x±δ) (and every tensor the
                 backward needs) to DRAM.
 3. host         SE estimates, residual, loss and the SE coefficients c, plus the
-                ansatz: ``flows.runner.host_se_stage`` (the PDE is arbitrary
+                ansatz: ``QuantizedEngine.se_stage`` (the PDE is arbitrary
                 Python, docs/compiler.md §4).
 4. ``backward`` the three streams A, U, D of the difference-form backward,
                 weight and bias gradients; stored to DRAM.

@@ -33,43 +33,10 @@ from pinta.sim.machine import Machine
 
 from .compiler import CompileError, IterationPrograms, compile_iteration
 
-__all__ = ["SimTrainer", "host_se_stage", "IterationStats", "run_sim", "SIM_STATS_SCHEMA"]
+__all__ = ["SimTrainer", "IterationStats", "run_sim", "SIM_STATS_SCHEMA"]
 
 SIM_STATS_SCHEMA = "pinta-sim-stats/1"
 BETAS = (0.9, 0.999, 1e-8)  # golden/adam.py adam_step defaults, as QuantizedAdam uses them
-
-
-def host_se_stage(engine, batch, delta: np.ndarray, g0: np.ndarray, dg: np.ndarray):
-    """The part of ``QuantizedEngine.loss_and_grads`` between forward and backward, on the host.
-
-    Inputs come from the chip: δ (B, K, dim), g(x) at the base rows (N0,) and
-    Δg at the perturbed rows (2·B·K,). Returns (loss, terms, c, dzA, dzU, dzD)
-    with c = dL/dΔu per perturbed row and the three output-gradient streams.
-    The float32 operations are the engine's, in the engine's order: the
-    engine's own ``_ansatz32``, ``_ansatz_delta`` and ``_se_loss`` do the work.
-    """
-    B, K, _ = delta.shape
-    BK = B * K
-    x0 = np.concatenate([batch.interior, batch.boundary, batch.initial])
-    point = np.repeat(np.arange(B), K)
-    ab = engine._ansatz32(x0)
-    if ab is None:
-        u_base, du_pm = g0, dg
-    else:
-        a0, b0 = ab
-        da, db = engine._ansatz_delta(x0[:B], delta)
-        bp = b0[np.tile(point, 2)] + db
-        u_base = a0 + b0 * g0
-        gc = g0[np.tile(point, 2)]
-        du_pm = da + bp * dg + db * gc
-    dup, dum = du_pm[:BK].reshape(B, K), du_pm[BK:].reshape(B, K)
-    loss, terms, c_plus, c_minus, _du0, dbase = engine._se_loss(batch, u_base, dup, dum, delta)
-    c = np.concatenate([c_plus.reshape(BK), c_minus.reshape(BK)])
-    if ab is None:
-        dzA, dzU, dzD = dbase, np.ones(B, np.float32), np.zeros(2 * BK, np.float32)
-    else:
-        dzA, dzU, dzD = dbase * b0, b0[:B].copy(), c * db
-    return loss, terms, c, dzA, dzU, dzD
 
 
 class IterationStats:
@@ -151,7 +118,7 @@ class SimTrainer(Trainer):
         delta = self._get("dh_in0")[:B * K].reshape(B, K, dim)
         g0 = self._get(f"z0_{nL - 1}")[:, 0]
         dg = self._get(f"dz_{nL - 1}")[:, 0]
-        loss, terms, c, dzA, dzU, dzD = host_se_stage(self.engine, batch, delta, g0, dg)
+        loss, terms, c, dzA, dzU, dzD = self.engine.se_stage(batch, delta, g0, dg)
         if not np.isfinite(loss):
             raise FloatingPointError(f"loss is {loss} at iteration {it}: the run diverged")
         self._put(f"dzA_{nL - 1}", dzA)

@@ -650,32 +650,9 @@ class QuantizedEngine:
             h0 = hb
 
         # ---------------- SE, loss (float32 vector unit) ----------------
-        ab = self._ansatz32(x0)
-        if ab is None:
-            u_base = g0
-            du_pm = dg
-        else:
-            a0, b0 = ab
-            da, db = self._ansatz_delta(x0[:B], delta)
-            bp = b0[np.tile(point, 2)] + db
-            u_base = a0 + b0 * g0
-            gc = g0[np.tile(point, 2)]
-            # Δu = Δa + b(x±δ)·Δg + Δb·g(x)
-            du_pm = da + bp * dg + db * gc
-        dup, dum = du_pm[:BK].reshape(B, K), du_pm[BK:].reshape(B, K)
-        loss, terms, c_plus, c_minus, du0, dbase = self._se_loss(batch, u_base, dup, dum, delta)
-        c = np.concatenate([c_plus.reshape(BK), c_minus.reshape(BK)])  # dL/dΔu per perturbed row
+        loss, terms, c, dzA, dzU, dzD = self.se_stage(batch, delta, g0, dg)
 
         # ---------------- backward (difference form) ----------------
-        # Output gradients of the three streams, through the ansatz u = a + b·g.
-        if ab is None:
-            dzA = dbase
-            dzU = np.ones(B, f32)
-            dzD = np.zeros(2 * BK, f32)
-        else:
-            dzA = dbase * b0
-            dzU = b0[:B].copy()
-            dzD = c * db  # c_p·(b(x±δ) − b(x))
         dzA, dzU, dzD = dzA[:, None], dzU[:, None], dzD[:, None]
         grads: list = [None] * len(self.net.params)
         for l in range(nL - 1, -1, -1):
@@ -714,6 +691,41 @@ class QuantizedEngine:
             dzD = dhD * gp + c[:, None] * (dhU[rows] * dad)
             dzU = dzU_new
         return loss, terms, grads
+
+    def se_stage(self, batch, delta: np.ndarray, g0: np.ndarray, dg: np.ndarray):
+        """The step between forward and backward: ansatz, SE estimates, loss and output gradients.
+
+        Inputs: δ (B, K, dim), the network output g at the base rows (N0,) and
+        Δg at the perturbed rows (2·B·K,: +δ rows, then −δ rows). Returns
+        (loss, terms, c, dzA, dzU, dzD): c (2·B·K,) = dL/dΔu per perturbed row,
+        and the output gradients of the three backward streams through the
+        ansatz u = a + b·g: dzA (N0,) base rows, dzU (B,) unit stream, dzD
+        (2·B·K,) difference stream. All float32, in a fixed order; the sim
+        backend (flows/runner.py) runs this same function on the host.
+        """
+        f32 = np.float32
+        B, K, _ = delta.shape
+        BK = B * K
+        x0 = np.concatenate([batch.interior, batch.boundary, batch.initial])
+        point = np.repeat(np.arange(B), K)  # centre row of each perturbed row (per sign)
+        ab = self._ansatz32(x0)
+        if ab is None:
+            u_base = g0
+            du_pm = dg
+        else:
+            a0, b0 = ab
+            da, db = self._ansatz_delta(x0[:B], delta)
+            bp = b0[np.tile(point, 2)] + db
+            u_base = a0 + b0 * g0
+            gc = g0[np.tile(point, 2)]
+            # Δu = Δa + b(x±δ)·Δg + Δb·g(x)
+            du_pm = da + bp * dg + db * gc
+        dup, dum = du_pm[:BK].reshape(B, K), du_pm[BK:].reshape(B, K)
+        loss, terms, c_plus, c_minus, _du0, dbase = self._se_loss(batch, u_base, dup, dum, delta)
+        c = np.concatenate([c_plus.reshape(BK), c_minus.reshape(BK)])
+        if ab is None:
+            return loss, terms, c, dbase, np.ones(B, f32), np.zeros(2 * BK, f32)
+        return loss, terms, c, dbase * b0, b0[:B].copy(), c * db  # dzD = c_p·(b(x±δ) − b(x))
 
     def _ansatz_delta(self, xc: np.ndarray, delta: np.ndarray):
         """(Δa, Δb) (2·B·K,) float32 for the perturbed rows: a(x±δ) − a(x), b(x±δ) − b(x).
