@@ -15,54 +15,16 @@ import json
 import os
 
 import cocotb
-from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge, RisingEdge
+from cocotb.triggers import RisingEdge
 
-from pinta.hw.top import HOST_DRAM_BASE, HOST_PMEM_BASE, HOST_REGS
+from pinta.hw.top import HOST_DRAM_BASE, HOST_REGS
+from pinta.hw.top_cocotb import Host, load, start
 
 UNITS = ("CTRL", "DMA", "MAC", "QNT", "VEC")
 
 
-def _int(handle) -> int:
-    v = handle.value
-    f = getattr(v, "to_unsigned", None)
-    return f() if f is not None else int(v)
-
-
-class Host:
-    def __init__(self, dut):
-        self.dut = dut
-
-    async def write(self, addr: int, value: int) -> None:
-        d = self.dut
-        await FallingEdge(d.clk)
-        d.host_addr.value = addr
-        d.host_wdata.value = value & ((1 << 64) - 1)
-        d.host_we.value = 1
-        await RisingEdge(d.clk)
-        await FallingEdge(d.clk)
-        d.host_we.value = 0
-
-    async def read(self, addr: int) -> int:
-        d = self.dut
-        await FallingEdge(d.clk)
-        d.host_addr.value = addr
-        d.host_re.value = 1
-        await RisingEdge(d.clk)
-        await FallingEdge(d.clk)
-        d.host_re.value = 0
-        return _int(d.host_rdata)
-
-
 async def run_case(dut, host: Host, case: dict) -> dict:
-    words = [int(w, 16) for w in case["program"]]
-    for i, w in enumerate(words):
-        await host.write(HOST_PMEM_BASE + 2 * i, w & ((1 << 64) - 1))
-        await host.write(HOST_PMEM_BASE + 2 * i + 1, w >> 64)
-    for base, image in case["dram"].items():
-        for j, w in enumerate(image):
-            await host.write(HOST_DRAM_BASE + int(base) + j, int(w))
-    await host.write(HOST_REGS["prog_len"], len(words))
+    await load(host, case["program"], case["dram"])
     await host.write(HOST_REGS["control"], 1)
     limit = int(case.get("max_cycles", 200000))
     status = 0
@@ -94,16 +56,7 @@ async def run_case(dut, host: Host, case: dict) -> dict:
 
 @cocotb.test()
 async def programs(dut):
-    Clock(dut.clk, 10, unit="ns").start()
-    dut.rst.value = 1
-    dut.host_we.value = 0
-    dut.host_re.value = 0
-    dut.host_addr.value = 0
-    dut.host_wdata.value = 0
-    for _ in range(2):
-        await RisingEdge(dut.clk)
-    dut.rst.value = 0
-    host = Host(dut)
+    host = await start(dut)
     cases = json.loads(open(os.environ["PINTA_TOP_CASES"]).read())
     results = {}
     for name, case in cases.items():
