@@ -171,6 +171,17 @@ def _validate(i: int, ins: Instr, descs: dict[int, Descriptor], views: dict[int,
         if (a.rows, a.cols) != (b.rows, b.cols):
             raise err(f"shape mismatch: {a_name}=t{ins[a_name]} is {a.rows}x{a.cols} but {b_name}=t{ins[b_name]} is {b.rows}x{b.cols}")
 
+    def src_elements(src: Descriptor) -> int:
+        """Elements of ``src``, after checking that the instruction's view (if any) is defined and fits it."""
+        n = src.rows * src.cols
+        v = ins["view"]
+        if v:
+            if v not in views:
+                raise err(f"view v{v} is not defined (no earlier VIEW v{v})")
+            if views[v].size != n:
+                raise err(f"shape mismatch: view v{v} has {views[v].size} elements, src has {src.rows}x{src.cols} = {n}")
+        return n
+
     if name not in golden_missing:
         golden_missing[name] = missing_golden(name)
     reason = golden_missing[name]
@@ -261,24 +272,14 @@ def _validate(i: int, ins: Instr, descs: dict[int, Descriptor], views: dict[int,
     if name == "QUANT":
         out = want("dst", *SMX_FORMATS)
         src = want("src", Fmt.fp32, Fmt.acc)
-        n_src = src.rows * src.cols
-        if ins["view"]:
-            if ins["view"] not in views:
-                raise err(f"view v{ins['view']} is not defined (no earlier VIEW v{ins['view']})")
-            if views[ins["view"]].size != n_src:
-                raise err(f"shape mismatch: view v{ins['view']} has {views[ins['view']].size} elements, src has {src.rows}x{src.cols} = {n_src}")
+        n_src = src_elements(src)
         if out.rows * out.cols != n_src:
             raise err(f"shape mismatch: dst is {out.rows}x{out.cols} = {out.rows * out.cols} elements, src has {n_src}")
         return
     if name == "QUANTR":
         out = want("dst", *SMX_FORMATS)
         src = want("src", Fmt.fp32, Fmt.acc)
-        n_src = src.rows * src.cols
-        if ins["view"]:
-            if ins["view"] not in views:
-                raise err(f"view v{ins['view']} is not defined (no earlier VIEW v{ins['view']})")
-            if views[ins["view"]].size != n_src:
-                raise err(f"shape mismatch: view v{ins['view']} has {views[ins['view']].size} elements, src has {src.rows}x{src.cols} = {n_src}")
+        n_src = src_elements(src)
         if n_src % out.cols:
             raise err(f"shape mismatch: src has {n_src} elements, not whole rows of dst's {out.cols} columns")
         n_rows, row, bs = n_src // out.cols, ins["row"], cfg.block_size
