@@ -56,6 +56,9 @@ def test_valid_prefix_and_gemm_pass():
     ("VIEW v1, d0=2, d1=2, d2=2, d3=2, perm=0123\nTDESC t4, buf=weights, fmt=smx8, addr=0x80, rows=4, cols=4\nQUANT t4, t0, v1",
      2, "QUANT", "view v1 has 16 elements, src has 8x8 = 64"),
     ("TDESC t4, buf=weights, fmt=smx8, addr=0x80, rows=4, cols=4\nQUANT t4, t0, v2", 1, "QUANT", "v2 is not defined"),
+    ("TDESC t4, buf=weights, fmt=smx8, addr=0x80, rows=16, cols=8\nQUANTR t4, t0, v2, row=0", 1, "QUANTR", "v2 is not defined"),
+    ("VIEW v1, d0=2, d1=2, d2=2, d3=2, perm=0123\nTDESC t4, buf=weights, fmt=smx8, addr=0x80, rows=16, cols=8\n"
+     "QUANTR t4, t0, v1, row=0", 2, "QUANTR", "view v1 has 16 elements, src has 8x8 = 64"),
     ("WAIT unit=CTRL", 0, "WAIT", "meaningless"),
     ("TDESC t4, buf=activations, fmt=fp32, addr=0x100, rows=1, cols=7\nVSUM t4, t0, axis=0", 1, "VSUM", "shape mismatch"),
 ])
