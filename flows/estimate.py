@@ -21,17 +21,36 @@ buffer, DRAM bytes).
 
 from __future__ import annotations
 
+import hashlib
+import importlib
 import json
 import time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from pinta.config import PintaConfig
 
-__all__ = ["EstimateError", "grown_config", "specified_problem", "estimate_iteration", "cached_estimate"]
+__all__ = ["EstimateError", "grown_config", "specified_problem", "estimate_iteration", "cached_estimate",
+           "source_hash", "ESTIMATE_SOURCES"]
+
+#: Modules whose code decides an iteration's cycles and action counts: the compiler, the golden
+#: network shapes it compiles, and the simulator's ISA, layout, validation and schedule. A cached
+#: estimate is only reused while all of them are unchanged.
+ESTIMATE_SOURCES = ("pinta.flows.compiler", "pinta.flows.estimate", "pinta.golden.mlp", "pinta.sim.isa",
+                    "pinta.sim.layout", "pinta.sim.timing", "pinta.sim.program", "pinta.sim.programs")
 
 #: Largest buffer growth tried before giving up (64x the configured SRAM).
 MAX_GROWTH = 64
+
+
+@lru_cache(maxsize=None)
+def source_hash(modules: tuple[str, ...]) -> str:
+    """Short SHA-1 of the source files of ``modules`` (dotted names), to key caches of computed costs."""
+    h = hashlib.sha1()
+    for name in modules:
+        h.update(Path(importlib.import_module(name).__file__).read_bytes())
+    return h.hexdigest()[:12]
 
 
 class EstimateError(ValueError):
@@ -110,7 +129,7 @@ def cached_estimate(path: str | Path, pde_name: str, chip: PintaConfig, *, tt_ra
     """
     path = Path(path)
     key = {"pde": pde_name, "config": chip.to_dict(), "tt_rank": tt_rank, "diffquant": diffquant,
-           "schema": "pinta-spec-estimate/1"}
+           "schema": "pinta-spec-estimate/1", "sources": source_hash(ESTIMATE_SOURCES)}
     try:
         cached = json.loads(path.read_text())
         if cached.get("key") == key:

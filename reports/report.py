@@ -466,7 +466,7 @@ def build_report(run_dir: str | Path, out_dir: str | Path | None = None, *, shar
     L.append("")
     run_line = (f"{cycles:.6g} cycles, mean of {len(run.sim['iterations'])} simulated iteration(s)")
     if spec:
-        grown = (f" The specified problem does not fit config '{cfg.name}''s buffers: it is priced on "
+        grown = (f" The specified problem does not fit the buffers of config '{cfg.name}': it is priced on "
                  f"'{spec['config'].name}' (every buffer {spec['growth']}× larger, "
                  f"{summary['pinta_specified']['sram_mm2']:.3g} mm² of SRAM at {area_node:g} nm)."
                  if spec["growth"] > 1 else "")

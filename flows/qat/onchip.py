@@ -432,17 +432,12 @@ def exact_int_modes(gemms) -> list:
 #: schedule, and the energy pricing. A change to any of them must not be served from the cache.
 _COST_SOURCES = ("pinta.flows.qat.onchip", "pinta.sim.isa", "pinta.sim.layout", "pinta.sim.timing",
                  "pinta.sim.program", "pinta.sim.programs", "pinta.reports.energy", "pinta.reports.report")
-_SRC_HASH: list = []
 
 
 def _sources_hash() -> str:
-    if not _SRC_HASH:
-        import importlib
-        h = hashlib.sha1()
-        for name in _COST_SOURCES:
-            h.update(Path(importlib.import_module(name).__file__).read_bytes())
-        _SRC_HASH.append(h.hexdigest()[:12])
-    return _SRC_HASH[0]
+    from pinta.flows.estimate import source_hash
+
+    return source_hash(_COST_SOURCES)
 
 
 def cost_key(gemms, n_points: int, in_ch: int, cfg) -> str:

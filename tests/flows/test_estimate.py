@@ -57,5 +57,9 @@ def test_cache_is_keyed_by_the_configuration(tmp_path, monkeypatch):
     c = estimate.cached_estimate(path, "poisson2d", load_config("default"), tt_rank=8)
     assert calls == ["tiny", "default"] and c["iteration"]["cycles"] == 2
     assert json.loads(path.read_text())["key"]["config"]["name"] == "default"
+    # A changed cycle model (any source in ESTIMATE_SOURCES) is never served from the cache.
+    monkeypatch.setattr(estimate, "source_hash", lambda modules: "another-model")
+    estimate.cached_estimate(path, "poisson2d", load_config("default"), tt_rank=8)
+    assert calls == ["tiny", "default", "default"]
     with pytest.raises(estimate.EstimateError, match="unknown pde 'wave'"):
         estimate.cached_estimate(tmp_path / "x.json", "wave", TINY, tt_rank=None)
