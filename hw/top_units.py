@@ -232,24 +232,16 @@ class MacUnit(wiring.Component):
             m.d.sync += [pp_k.eq(pk + 1), pp_tm.eq(ptm), pp_tn.eq(ptn), pp_active.eq(~pp_last)]
         pp_dv = Signal(); pp_dfirst = Signal(); pp_dlast = Signal()
         m.d.sync += [pp_dv.eq(pp_go), pp_dfirst.eq(pk == 0), pp_dlast.eq(pp_last)]
-        lines_a = []
-        for r in range(pr):
-            port = getattr(self, f"pp_a{r}")
-            i = ptm * pr + r
-            n = a_block(i, pk)
-            m.d.comb += [port.en.eq(pp_go), port.buf.eq(a.buf), port.addr.eq(exp_a + (n >> lgpw))]
-            sel = Signal(lgpw, name=f"pp_a_sel{r}"); ok = Signal(name=f"pp_a_ok{r}")
-            m.d.sync += [sel.eq(n[:lgpw]), ok.eq(i < Mb)]
-            lines_a.append((port, sel, ok))
-        lines_b = []
-        for cc in range(pc):
-            port = getattr(self, f"pp_b{cc}")
-            j = ptn * pc + cc
-            n = b_block(pk, j)
-            m.d.comb += [port.en.eq(pp_go), port.buf.eq(b.buf), port.addr.eq(exp_b + (n >> lgpw))]
-            sel = Signal(lgpw, name=f"pp_b_sel{cc}"); ok = Signal(name=f"pp_b_ok{cc}")
-            m.d.sync += [sel.eq(n[:lgpw]), ok.eq(j < Nb)]
-            lines_b.append((port, sel, ok))
+        def exponent_line(tag, idx, desc, exp_base, n, in_range):
+            # Pre-pass read of one operand block's exponent word (A row or B column).
+            port = getattr(self, f"pp_{tag}{idx}")
+            m.d.comb += [port.en.eq(pp_go), port.buf.eq(desc.buf), port.addr.eq(exp_base + (n >> lgpw))]
+            sel = Signal(lgpw, name=f"pp_{tag}_sel{idx}"); ok = Signal(name=f"pp_{tag}_ok{idx}")
+            m.d.sync += [sel.eq(n[:lgpw]), ok.eq(in_range)]
+            return port, sel, ok
+
+        lines_a = [exponent_line("a", r, a, exp_a, a_block(ptm * pr + r, pk), ptm * pr + r < Mb) for r in range(pr)]
+        lines_b = [exponent_line("b", cc, b, exp_b, b_block(pk, ptn * pc + cc), ptn * pc + cc < Nb) for cc in range(pc)]
         run = [Signal(signed(eb), name=f"pp_run{x}") for x in range(pr + pc)]
         ref_next = [Signal(signed(eb), name=f"ref_next{x}") for x in range(pr + pc)]
         ref_final = []
