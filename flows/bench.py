@@ -47,8 +47,17 @@ def _grown(cfg, factor: int):
     return grown_config(cfg, factor)
 
 
+def _sized_pde(pde_name: str, size: str, pairs: int | None):
+    """The size's PDE, with ``pairs`` SE pairs K instead of its own when given."""
+    p = _pde(pde_name, size)
+    if pairs is not None:
+        p.pairs = pairs
+        p = p.validate()
+    return p
+
+
 def measure_training(pde_name: str, size: str, chip, *, iters: int = 1, seed: int = 0, grow: bool = False,
-                     net: str = "dense") -> dict:
+                     net: str = "dense", pairs: int | None = None) -> dict:
     import numpy as np
 
     from pinta.golden.training import Trainer, TrainConfig
@@ -64,7 +73,7 @@ def measure_training(pde_name: str, size: str, chip, *, iters: int = 1, seed: in
     while True:
         try:
             t0 = time.process_time()
-            s = SimTrainer(cfg, None, pde=_pde(pde_name, size), sim_config=used)
+            s = SimTrainer(cfg, None, pde=_sized_pde(pde_name, size, pairs), sim_config=used)
             compile_s = time.process_time() - t0
             break
         except CompileError as e:
@@ -72,7 +81,7 @@ def measure_training(pde_name: str, size: str, chip, *, iters: int = 1, seed: in
                 return {"pde": pde_name, "size": size, "skipped": str(e)}
             factor *= 2
             used = _grown(chip, factor)
-    g = Trainer(cfg, None, pde=_pde(pde_name, size))
+    g = Trainer(cfg, None, pde=_sized_pde(pde_name, size, pairs))
     tg, ts, exact = [], [], True
     for _ in range(iters):
         t0 = time.process_time()
@@ -103,10 +112,7 @@ def measure_cycles(pde_name: str, size: str, chip, *, grow: bool = False, net: s
 
     from .estimate import EstimateError, estimate_iteration
 
-    p = _pde(pde_name, size)
-    if pairs is not None:
-        p.pairs = pairs
-        p = p.validate()
+    p = _sized_pde(pde_name, size, pairs)
     rank = None if net == "dense" else (DEFAULT_TT_RANK[pde_name] if size == "full" else 2)
     try:
         est = estimate_iteration(p, chip, tt_rank=rank, grow=grow)
@@ -128,10 +134,10 @@ def _cmd(args) -> int:
     from pinta.config import load_config
     from pinta.golden.pde import BENCHMARKS
 
-    if args.pairs is not None and (not args.cycles_only or args.pairs < 1):
+    if args.pairs is not None and args.pairs < 1:
         import sys
 
-        print("pinta bench sim-training: error: --pairs K needs --cycles-only and K >= 1", file=sys.stderr)
+        print(f"pinta bench sim-training: error: --pairs K needs K >= 1, got {args.pairs}", file=sys.stderr)
         return 2
     chip = load_config(args.config)
     if args.buffer_scale > 1:
@@ -154,7 +160,8 @@ def _cmd(args) -> int:
         return 0
     print(hdr)
     for name in pdes:
-        r = measure_training(name, args.size, chip, iters=args.iters, seed=args.seed, grow=args.grow_buffers, net=args.net)
+        r = measure_training(name, args.size, chip, iters=args.iters, seed=args.seed, grow=args.grow_buffers, net=args.net,
+                             pairs=args.pairs)
         if "skipped" in r:
             print(f"{name:<10} skipped: {r['skipped']}")
             continue
@@ -169,7 +176,7 @@ def register(sub) -> None:
     p = sub.add_parser("sim-training", help="training iterations on the simulator vs the golden quantized engine")
     p.add_argument("--pde", default=None, help="one benchmark PDE (default: all three)")
     p.add_argument("--pairs", type=int, default=None, metavar="K",
-                   help="with --cycles-only: SE pairs K instead of the size's (a reduced-K design point)")
+                   help="SE pairs K instead of the size's (a reduced-K design point)")
     p.add_argument("--size", choices=SIZES, default="small", help="small (seconds), medium (hidden 64, K 64) or full (the PDE's sizes)")
     p.add_argument("--config", default=None, help="chip preset or TOML file (default: 'default')")
     p.add_argument("--iters", type=int, default=2, help="iterations per PDE (times: best after the first)")

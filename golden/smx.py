@@ -709,6 +709,23 @@ def aligned_block_matmul(
     # capping them keeps the float operands far from the subnormal range.
     a_hat = _scaled_operand(a_codes, np.minimum(shift_a, guard + 1), a_block, 0)
     b_hat = _scaled_operand(b_codes, np.minimum(shift_b, guard + 1), b_block, guard)
+    ks = None
+    if slow.any():
+        # Only the reduction blocks k where some nonzero pair can shift past G
+        # need the floor (a few per cent of k in training): they are taken out
+        # of the flagged row blocks' BLAS operand here and added back exactly
+        # by _slow_path, instead of recomputing every k of those rows in int64.
+        ka = np.where(_nonzero_blocks(a_codes, a_block), shift_a, -1).max(axis=0)
+        kb_ = np.where(_nonzero_blocks(b_codes, b_block), shift_b, -1).max(axis=1)
+        ks = np.nonzero((ka >= 0) & (kb_ >= 0) & (ka + kb_ > guard))[0]
+        if len(ks):
+            rr = (np.nonzero(slow.any(axis=1))[0][:, None] * br + np.arange(br)).ravel()
+            cc = (ks[:, None] * bk + np.arange(bk)).ravel()
+            a_hat[np.ix_(rr, cc)] = 0.0
+        else:
+            # The separable test flagged blocks whose largest A and B shifts
+            # sit at different k: no single pair exceeds G, BLAS is exact.
+            ks = None
     product = np.matmul(a_hat, b_hat)
     del a_hat, b_hat
     if cfg.accumulator_bits <= 52:
@@ -723,30 +740,41 @@ def aligned_block_matmul(
         acc = product.astype(np.int64)
     del product
 
-    if slow.any():
-        _slow_path(acc, slow, a_codes, ea, ref_a, a_block, b_codes, eb, ref_b, b_block, guard)
+    if ks is not None:
+        _slow_path(acc, slow, a_codes, ea, ref_a, a_block, b_codes, eb, ref_b, b_block, guard, ks)
     out_exponents = (ref_a[:, None] + ref_b[None, :] - guard).astype(np.int32)
     return acc, out_exponents
 
 
-def _slow_path(acc, slow, a_codes, ea, ref_a, a_block, b_codes, eb, ref_b, b_block, guard) -> None:
-    """Recompute the output blocks flagged in ``slow`` with exact integer alignment (in place)."""
+def _slow_path(acc, slow, a_codes, ea, ref_a, a_block, b_codes, eb, ref_b, b_block, guard, ks=None) -> None:
+    """Add to the row blocks flagged in ``slow`` the floor-aligned partials of reduction blocks ``ks`` (in place).
+
+    ``acc`` (M, N) int64 holds, for those rows, the exact sum over the other
+    reduction blocks (zero with ``ks=None``, which means every block: a full
+    integer recomputation, the reference the BLAS path is tested against).
+    A flagged output block's whole row block is treated: for its unflagged
+    columns every shift is <= G and the floor is the identity, so the result
+    is the same either way.
+    """
     (br, bk), (_, bc) = a_block, b_block
     m, k = a_codes.shape
     n = b_codes.shape[1]
-    mb, kb, nb = m // br, k // bk, n // bc
-    a_lines = a_codes.reshape(mb, br, kb, bk).transpose(0, 2, 1, 3)  # (I, k, br, bk)
-    b_lines = b_codes.reshape(kb, bk, nb, bc).transpose(2, 0, 1, 3)  # (J, k, bk, bc)
-    acc_blocks = acc.reshape(mb, br, nb, bc)
-    rows_i, cols_j = np.nonzero(slow)
-    chunk = max(1, _SLOW_PATH_CHUNK_ELEMENTS // (kb * max(br * bk, bk * bc, br * bc)))
-    for start in range(0, len(rows_i), chunk):
-        i = rows_i[start : start + chunk]
-        j = cols_j[start : start + chunk]
-        partial = np.matmul(a_lines[i].astype(np.int64), b_lines[j].astype(np.int64))  # (F, k, br, bc)
-        shift = (ref_a[i] + ref_b[j])[:, None] - (ea[i, :] + eb[:, j].T)  # (F, k)
-        aligned = align_partial(partial, shift[:, :, None, None], guard)
-        acc_blocks[i, :, j, :] = aligned.sum(axis=1)
+    mb, kb = m // br, k // bk
+    ks = np.arange(kb) if ks is None else np.asarray(ks)
+    rows = np.nonzero(np.asarray(slow).any(axis=1))[0]
+    kk = (ks[:, None] * bk + np.arange(bk)).ravel()
+    # Block partials are integers far below 2**53: a float64 matmul forms them exactly.
+    b_sel = b_codes[kk].astype(np.float64).reshape(len(ks), bk, n)
+    sb = np.repeat((ref_b[None, :] - eb[ks]), bc, axis=1)  # (nk, N)
+    acc_rows = acc.reshape(mb, br, n)
+    step = max(1, _SLOW_PATH_CHUNK_ELEMENTS // (len(ks) * br * n))
+    for lo in range(0, len(rows), step):
+        i = rows[lo:lo + step]
+        rr = (i[:, None] * br + np.arange(br)).ravel()
+        a_sel = a_codes[np.ix_(rr, kk)].astype(np.float64).reshape(len(i), br, len(ks), bk).transpose(0, 2, 1, 3)
+        partial = np.matmul(a_sel, b_sel).astype(np.int64)  # (g, nk, br, N)
+        shift = (ref_a[i][:, None] - ea[np.ix_(i, ks)])[:, :, None] + sb[None]  # (g, nk, N)
+        acc_rows[i] += align_partial(partial, shift[:, :, None, :], guard).sum(axis=1)
 
 
 # ---------------------------------------------------------------------------
@@ -763,10 +791,17 @@ def accumulator_to_float(acc: np.ndarray, exponents: np.ndarray, block: tuple[in
     """
     m, n = acc.shape
     br, bc = block
+    if not exponents.size or (int(exponents.min()) >= -1022 and int(exponents.max()) <= 1023 - 53):
+        # 2**e is a normal float64 and |acc| < 2**52, so acc·2**e is exact: one
+        # broadcast multiply by a per-block table instead of an ldexp per element.
+        scale = np.ldexp(1.0, exponents.astype(np.int32))[:, None, :, None]
+        values = np.multiply(acc.reshape(m // br, br, n // bc, bc), scale, dtype=np.float64)
+        values = values.reshape(m, n)
+        return values if (m, n) == tuple(shape) else values[: shape[0], : shape[1]].copy()
     blocks = acc.reshape(m // br, br, n // bc, bc).astype(np.float64)
     exps = exponents.astype(np.int32)[:, None, :, None]
     values = np.ldexp(blocks, exps)
-    if exponents.size and (int(exponents.min()) < -1022 or int(exponents.max()) > 1023 - 53):
+    if exponents.size:
         with np.errstate(over="ignore"):
             exact = np.isfinite(values) & (np.ldexp(values, -exps) == blocks)
         if not exact.all():

@@ -49,15 +49,26 @@ class Machine:
     overlaps a region drops its shadow. With ``check_layout=True``, every
     read decodes the words and checks that they equal the shadow. The tests
     run that way.
+
+    Packing is deferred: a write records its value as *pending* and packs it
+    into the words only when something reads those words (a LOAD or write
+    that partly overlaps it, a STORE, a decode, :attr:`buffers`), so a
+    result consumed through its shadow and overwritten is never packed. With
+    ``check_layout=True`` every write packs at once.
     """
 
     def __init__(self, cfg: PintaConfig, *, check_layout: bool = False):
         self.cfg = cfg
         self.check_layout = check_layout
         self._shadow: dict[Buffer, dict[tuple, object]] = {b: {} for b in Buffer}
-        self.buffers = {b: np.zeros(layout.buffer_words(getattr(cfg.buffers, b.name)), dtype=np.uint64) for b in Buffer}
+        self._words = {b: np.zeros(layout.buffer_words(getattr(cfg.buffers, b.name)), dtype=np.uint64) for b in Buffer}
+        self._pending: dict[Buffer, dict[tuple, tuple[Descriptor, object]]] = {b: {} for b in Buffer}
         # Byte-addressed DRAM, grown on demand (capacity doubles); unwritten bytes read as 0.
         self._dram = np.zeros(0, dtype=np.uint8)
+        # Decoded values of tensors a STORE put in DRAM, keyed by
+        # (byte address, byte end, fmt, rows, cols): a LOAD of the same image
+        # then skips the unpacking, as a read of a written region does.
+        self._dram_shadow: dict[tuple, object] = {}
         self.dram_size = 0
         #: (dram byte address, descriptor) of every STORE, in program order.
         self.stores: list[tuple[int, Descriptor]] = []
@@ -76,6 +87,10 @@ class Machine:
             else np.frombuffer(bytes(data), dtype=np.uint8)
         self._dram_reserve(addr + raw.size)
         self._dram[addr:addr + raw.size] = raw
+        if self._dram_shadow:
+            end = addr + raw.size
+            for key in [k for k in self._dram_shadow if k[0] < end and addr < k[1]]:
+                del self._dram_shadow[key]
 
     def dram_read(self, addr: int, nbytes: int) -> bytes:
         """``nbytes`` bytes from DRAM byte address ``addr`` (zeros where never written)."""
@@ -98,8 +113,43 @@ class Machine:
         self.dram_write(addr, layout.pack_smx(t, self.cfg))
 
     # -- tensor access -------------------------------------------------------
+    @property
+    def buffers(self) -> dict[Buffer, np.ndarray]:
+        """Every buffer's words (uint64 arrays), with all pending writes packed."""
+        for b in Buffer:
+            self._flush(b, 0, self._words[b].size)
+        return self._words
+
     def words(self, d: Descriptor) -> np.ndarray:
-        return self.buffers[d.buf][d.addr:d.end]
+        self._flush(d.buf, d.addr, d.end)
+        return self._words[d.buf][d.addr:d.end]
+
+    def _pack(self, d: Descriptor, value) -> None:
+        if d.fmt == Fmt.fp32:
+            image = layout.pack_fp32(value)
+        elif d.fmt == Fmt.acc:
+            image = layout.pack_acc(value, self.cfg)
+        else:
+            image = layout.pack_smx(value, self.cfg)
+        if image.size != d.words:
+            raise AssertionError(f"result image of {image.size} words does not fit {d.describe()}")
+        self._words[d.buf][d.addr:d.end] = image
+
+    def _flush(self, buf: Buffer, lo: int, hi: int) -> None:
+        """Pack the pending writes that overlap words [lo, hi) of ``buf``."""
+        pending = self._pending[buf]
+        if pending:
+            for key in [k for k in pending if k[0] < hi and lo < k[1]]:
+                self._pack(*pending.pop(key))
+
+    def _overwrite(self, buf: Buffer, lo: int, hi: int) -> None:
+        """Before words [lo, hi) are replaced whole: pending writes inside are dropped, partly overlapping ones packed."""
+        pending = self._pending[buf]
+        if pending:
+            for key in [k for k in pending if k[0] < hi and lo < k[1]]:
+                d, value = pending.pop(key)
+                if not (lo <= key[0] and key[1] <= hi):
+                    self._pack(d, value)
 
     def _decode(self, w: np.ndarray, d: Descriptor):
         if d.fmt == Fmt.fp32:
@@ -132,19 +182,16 @@ class Machine:
             arr = np.asarray(value)
             if arr.dtype != np.float32 or arr.size != d.rows * d.cols:
                 raise AssertionError(f"fp32 result {arr.dtype} {arr.shape} does not fit {d.describe()}")
-            image = layout.pack_fp32(arr)
-        elif d.fmt == Fmt.acc:
-            image = layout.pack_acc(value, self.cfg)
-        else:
-            image = layout.pack_smx(value, self.cfg)
-        if image.size != d.words:
-            raise AssertionError(f"result image of {image.size} words does not fit {d.describe()}")
-        self.buffers[d.buf][d.addr:d.end] = image
+        self._overwrite(d.buf, d.addr, d.end)
         self._invalidate(d.buf, d.addr, d.end)
         if isinstance(value, np.ndarray):
             value = value.reshape(d.rows, d.cols).copy()
             value.flags.writeable = False
         self._shadow[d.buf][self._key(d)] = value
+        if self.check_layout:
+            self._pack(d, value)
+        else:
+            self._pending[d.buf][self._key(d)] = (d, value)
 
     def dram_tensor(self, addr: int, d: Descriptor):
         """Decode the tensor image stored at DRAM ``addr`` with descriptor ``d``'s format."""
@@ -178,13 +225,20 @@ class Machine:
             return  # timing-only or register set-up, handled by the analysis
         if name == "LOAD":
             d = D("dst")
-            self.buffers[d.buf][d.addr:d.end] = self.dram_words(ins["dram"], d.words * 8).view("<u8")
+            self._overwrite(d.buf, d.addr, d.end)
+            self._words[d.buf][d.addr:d.end] = self.dram_words(ins["dram"], d.words * 8).view("<u8")
             self._invalidate(d.buf, d.addr, d.end)
+            value = self._dram_shadow.get((ins["dram"], ins["dram"] + 8 * d.words, d.fmt, d.rows, d.cols))
+            if value is not None:
+                self._shadow[d.buf][self._key(d)] = value
             return
         if name == "STORE":
             d = D("src")
             self.dram_write(ins["dram"], self.words(d))
             self.stores.append((ins["dram"], d))
+            value = self._shadow[d.buf].get(self._key(d))
+            if value is not None:
+                self._dram_shadow[(ins["dram"], ins["dram"] + 8 * d.words, d.fmt, d.rows, d.cols)] = value
             return
         fn = golden_function(name)
         if name == "GEMM":
@@ -213,7 +267,8 @@ class Machine:
             n_rows = vals.size // out.cols
             img = layout.pack_smx(fn(vals.reshape(n_rows, out.cols), bits, cfg), cfg)
             c0, c1, e0, e1 = layout.smx_row_tile(out.rows, out.cols, bits, ins["row"], n_rows, cfg)
-            words = self.buffers[out.buf]
+            self._flush(out.buf, out.addr, out.end)
+            words = self._words[out.buf]
             # The tile's block records, then its exponent slots, into dst's image (the rest is untouched).
             words[out.addr + c0:out.addr + c1] = img[:c1 - c0]
             words[out.addr:out.end].view(np.uint8)[e0:e1] = img[c1 - c0:].view(np.uint8)[:e1 - e0]
