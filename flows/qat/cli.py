@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import replace
 
@@ -168,12 +169,18 @@ def _loadavg() -> str:
 def _cmd_report(args) -> int:
     from pinta.cli import UserError
 
-    from .sweep import write_report
+    from .sweep import recost, write_report
     try:
+        if args.recost:
+            n = recost(args.out, cache=args.cache)
+            print(f"recosted with the current cycle and energy model: {n} point(s) changed")
         s = write_report(args.out)
-    except FileNotFoundError as e:
+    except (FileNotFoundError, ValueError) as e:
         raise UserError(str(e)) from None
     print(f"{s['n_points']} points; report written to {args.out}")
+    if s["stale_costs"]:
+        print(f"warning: {s['stale_costs']} point(s) were costed under another cycle/energy model than the "
+              f"current one; `pinta qat report --out {args.out} --recost` recomputes them", file=sys.stderr)
     if args.markdown:
         from .sweep import markdown_table, read_records
         recs = read_records(args.out)
@@ -286,7 +293,9 @@ def register(sub) -> None:
     r.add_argument("--findings", action="store_true", help="also print the fronts, rankings and cost table")
     r.add_argument("--exact-int", dest="exact_int", action="store_true",
                    help="also cost the INT points in the MAC mode that holds their zero-point-shifted codes")
-    r.add_argument("--cache", default=None, help="PINTA cost cache dir for --exact-int (default: the data cache)")
+    r.add_argument("--recost", action="store_true",
+                   help="first recompute every point's PINTA cost with the current cycle and energy model")
+    r.add_argument("--cache", default=None, help="PINTA cost cache dir for --recost/--exact-int (default: the data cache)")
     r.set_defaults(func=_cmd_report)
 
     g = qs.add_parser("gemms", help="list every GEMM of one inference (the PINTA cost interface)")

@@ -50,3 +50,13 @@ def pinta_cost(model, grid, cache=None, exact_int: bool = False) -> dict:
     if exact_int:
         gl = onchip.exact_int_modes(gl)
     return onchip.pinta_cost(gl, n_points, in_channels(model), cache=cache)
+
+
+def cost_model_id() -> str:
+    """Hash of the sources that decide a PINTA cost (lowering, ISA, timing, energy).
+
+    Stored with every sweep record, so that a report can tell costs computed
+    under an older cycle or energy model from current ones.
+    """
+    from . import onchip
+    return onchip._sources_hash()

@@ -224,7 +224,7 @@ def run_sweep(cfg: SweepConfig, out: str | Path, cache=None, progress=True, log=
             "n_gemms": len(gemms), "n_params": int(sum(p.value.size for p in model.params().values())),
             "pinta_cycles": pc["cycles"], "pinta_energy_j": pc["energy_j"],
             "pinta_energy_onchip_j": pc["energy_onchip_j"], "pinta_energy_dram_j": pc["energy_dram_j"],
-            "pinta_macs_padded": sum(pc["macs"].values()),
+            "pinta_macs_padded": sum(pc["macs"].values()), "cost_model": cost.cost_model_id(),
             "fp_train_seconds": fp_seconds if scn == cfg.scenarios[0] else 0.0,
             "seconds": time.time() - t0,
         }
@@ -265,8 +265,9 @@ def write_report(out: str | Path, cfg: SweepConfig | None = None) -> dict:
         f.write(",".join(CSV_COLS) + "\n")
         for r in recs:
             f.write(",".join("" if r.get(c) is None else str(r.get(c)) for c in CSV_COLS) + "\n")
+    current = cost.cost_model_id()
     summary = {"sweep_seconds_total": sum(r["seconds"] for r in recs), "n_points": len(recs), "fronts": {},
-               "rankings": {}}
+               "rankings": {}, "stale_costs": sum(r.get("cost_model") != current for r in recs)}
     groups: dict = {}
     for r in recs:
         if r["head16"] or not any(x["head16"] for x in recs):
@@ -433,6 +434,45 @@ def findings_markdown(out: str | Path) -> str:
 EXACT_KEYS = ("pinta_cycles", "pinta_energy_j", "pinta_energy_onchip_j")
 
 
+def _rebuild(r: dict, cfg: dict):
+    """(model under the record's scenario, grid) rebuilt from a record and the sweep's config.json.
+
+    Costs depend on shapes and widths only, so no weights are needed; the GEMM
+    list must give the recorded BOPs, or the config changed since the sweep.
+    """
+    shape = (r["res"],) if r["pde"] == "burgers" else (r["res"], r["res"])
+    m = build(r["arch"], shape, r["width"], modes=cfg["modes"], seed=cfg["seed"])
+    m.set_scenario(r["scenario"], head16=r["head16"])
+    if cost.bops(m.gemm_list(shape)) != r["bops"]:
+        raise ValueError(f"{r['key']}: the rebuilt model's GEMM list does not match the record (config changed?)")
+    return m, shape
+
+
+def recost(out: str | Path, cache=None, log=print) -> int:
+    """Recompute every record's PINTA cost with the current cycle and energy model (in place).
+
+    A sweep stores its costs; after a change to the simulator's timing or the
+    energy table they are stale (``summary.json`` counts them as
+    ``stale_costs``). Accuracy fields are kept. ``results.jsonl`` is rewritten
+    atomically; returns the number of records whose cycles or energy changed.
+    """
+    out = Path(out)
+    cfg = json.loads((out / "config.json").read_text())
+    recs, changed = read_records(out), 0
+    for r in tqdm(recs, desc="recost", unit="pt", disable=log is None):
+        m, shape = _rebuild(r, cfg)
+        pc = cost.pinta_cost(m, shape, cache=data.cache_dir(cache))
+        new = {"pinta_cycles": pc["cycles"], "pinta_energy_j": pc["energy_j"],
+               "pinta_energy_onchip_j": pc["energy_onchip_j"], "pinta_energy_dram_j": pc["energy_dram_j"],
+               "pinta_macs_padded": sum(pc["macs"].values())}
+        changed += any(r.get(k) != v for k, v in new.items())
+        r.update(new, cost_model=cost.cost_model_id())
+    tmp = out / "results.jsonl.tmp"
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    tmp.replace(out / "results.jsonl")
+    return changed
+
+
 def exact_int_costs(out: str | Path, cache=None) -> dict:
     """PINTA costs of the INT points with their activation operands in the exact MAC mode.
 
@@ -447,11 +487,7 @@ def exact_int_costs(out: str | Path, cache=None) -> dict:
     for r in read_records(out):
         if r["kind"] != "int" or r["a_bits"] >= 32:
             continue
-        shape = (r["res"],) if r["pde"] == "burgers" else (r["res"], r["res"])
-        m = build(r["arch"], shape, r["width"], modes=cfg["modes"], seed=cfg["seed"])
-        m.set_scenario(r["scenario"], head16=r["head16"])
-        if cost.bops(m.gemm_list(shape)) != r["bops"]:
-            raise ValueError(f"{r['key']}: the rebuilt model's GEMM list does not match the record (config changed?)")
+        m, shape = _rebuild(r, cfg)
         pc = cost.pinta_cost(m, shape, cache=data.cache_dir(cache), exact_int=True)
         res[r["key"]] = {"pinta_cycles": pc["cycles"], "pinta_energy_j": pc["energy_j"],
                          "pinta_energy_onchip_j": pc["energy_onchip_j"]}

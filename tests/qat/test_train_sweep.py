@@ -25,7 +25,7 @@ def test_pareto_front():
     assert sweep.pareto(pts) == [0, 1, 4]
 
 
-def test_tiny_sweep_end_to_end(tmp_path):
+def test_tiny_sweep_end_to_end(tmp_path, capsys):
     out = tmp_path / "run"
     args = ["qat", "sweep", "--tiny", "--out", str(out), "--cache", str(tmp_path / "c"), "--quiet"]
     assert main(args) == 0
@@ -63,6 +63,19 @@ def test_tiny_sweep_end_to_end(tmp_path):
         assert ex[r["key"]]["pinta_cycles"] >= r["pinta_cycles"]
         if r["scenario"] in ("w8a8", "w4a4"):
             assert ex[r["key"]]["pinta_cycles"] > r["pinta_cycles"], r["key"]
+    # costs from an older cycle model are flagged, and --recost brings them back to the current one
+    assert summ["stale_costs"] == 0
+    lines = (out / "results.jsonl").read_text().splitlines()
+    stale = [dict(json.loads(l), pinta_cycles=1, cost_model="older") for l in lines]
+    (out / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in stale))
+    assert main(["qat", "report", "--out", str(out)]) == 0
+    assert json.loads((out / "summary.json").read_text())["stale_costs"] == n_expected
+    assert "--recost" in capsys.readouterr().err
+    assert main(["qat", "report", "--out", str(out), "--recost", "--cache", str(tmp_path / "c")]) == 0
+    assert json.loads((out / "summary.json").read_text())["stale_costs"] == 0
+    again = [json.loads(l) for l in (out / "results.jsonl").read_text().splitlines()]
+    assert [r["pinta_cycles"] for r in again] == [r["pinta_cycles"] for r in recs]
+    assert [r["nrmse"] for r in again] == [r["nrmse"] for r in recs]
 
 
 def test_cli_user_errors(capsys):
