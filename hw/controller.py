@@ -43,18 +43,20 @@ from amaranth.lib.wiring import In, Out
 
 from pinta.config import PintaConfig
 from pinta.sim.isa import OPCODE_SHIFT, OPCODES, UNIT_SHIFT, FIELD_BITS, Fmt, Unit
-from pinta.sim.timing import DESIGN
+from pinta.sim.timing import DESIGN, vector_depth
 
 from .mac_array import beats_per_transfer, grid
 from .common import Precision
 from .buffers import cdiv, pick
 
-__all__ = ["DESC", "ErrorCode", "Controller", "IMPLEMENTED", "UNITS", "unit_command_layout"]
+__all__ = ["DESC", "ErrorCode", "Controller", "IMPLEMENTED", "UNITS", "VEC_ELEMENTWISE", "unit_command_layout"]
 
 UNITS = ("CTRL", "DMA", "MAC", "QNT", "VEC")
 #: Opcodes the RTL executes in this version (others stop with ErrorCode.UNIMPLEMENTED).
 IMPLEMENTED = ("NOP", "TDESC", "VIEW", "BARRIER", "WAIT", "LOAD", "STORE", "GEMM", "QUANT", "ACCF", "DIFFQ",
-               "VADD", "VSUB", "VMUL", "VNEG", "VSCALE", "VDTANH")
+               "VADD", "VSUB", "VMUL", "VNEG", "VSCALE", "VDTANH", "VTANH", "VSIN", "VCOS")
+#: The element-wise VEC instructions (one pass of vector_lanes elements per cycle) the top executes.
+VEC_ELEMENTWISE = ("VADD", "VSUB", "VMUL", "VNEG", "VSCALE", "VDTANH", "VTANH", "VSIN", "VCOS")
 SB_ENTRIES = 16
 N_DESC_FIELDS = 4  # d0..d3
 CNT_BITS = 48
@@ -274,13 +276,19 @@ class Controller(wiring.Component):
             m.d.comb += [occ.eq(blocks), lat.eq(blocks + DESIGN.qnt_depth)]
         with m.Elif(is_op["DIFFQ"]):
             m.d.comb += [occ.eq(d[0].nb << 1), lat.eq((d[0].nb << 1) + DESIGN.qnt_depth)]
-        with m.Elif(is_op["VADD"] | is_op["VSUB"] | is_op["VMUL"] | is_op["VNEG"] | is_op["VSCALE"] | is_op["VDTANH"]):
-            # element-wise, arithmetic class: ceil(n / L) passes + vec_depth_arith
+        with m.Elif(Cat(*(is_op[x] for x in VEC_ELEMENTWISE)).any()):
+            # element-wise: ceil(n / L) passes + the instruction's depth (sim/timing.py
+            # vector_depth: vec_depth_arith, or the special-function pipeline's derived depth)
             n_el = Signal(32)
             m.d.comb += n_el.eq(d[0].rows * d[0].cols)
             vocc = Signal(32)
             m.d.comb += vocc.eq(cdiv(n_el, cfg.vector_lanes))
-            m.d.comb += [occ.eq(vocc), lat.eq(vocc + DESIGN.vec_depth_arith)]
+            depth = Signal(range(max(vector_depth(x) for x in VEC_ELEMENTWISE) + 1))
+            m.d.comb += depth.eq(vector_depth(VEC_ELEMENTWISE[0]))
+            for x in VEC_ELEMENTWISE[1:]:
+                with m.If(is_op[x]):
+                    m.d.comb += depth.eq(vector_depth(x))
+            m.d.comb += [occ.eq(vocc), lat.eq(vocc + depth)]
         with m.Else():
             m.d.comb += [occ.eq(DESIGN.ctrl_latency), lat.eq(DESIGN.ctrl_latency)]
 

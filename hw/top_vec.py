@@ -1,6 +1,7 @@
 """VEC unit of the PINTA top: element-wise FP32 vector instructions.
 
-Executes VADD, VSUB, VMUL, VNEG, VSCALE and VDTANH (``1 - a·a``) on
+Executes VADD, VSUB, VMUL, VNEG, VSCALE and VDTANH (``1 - a·a``), and the
+special functions VTANH, VSIN and VCOS, on
 ``cfg.vector_lanes`` (L) binary32 lanes with the combinational datapaths of
 :mod:`pinta.hw.fp32.arith` (the same ``fp_add`` / ``fp_mul`` that the
 standalone ``VectorUnit`` registers once per operation), here fully pipelined
@@ -17,9 +18,22 @@ latency ``P + vec_depth_arith``), with I the issue cycle and pass p in
 
 The last pass is written in I + P + 3, one cycle before the model's done;
 every consumer reads at its own issue + 1 or later, so no bypass is needed.
+
 A word that holds at least one element of ``dst`` is written whole, with the
 lanes past the last element as +0: that is the zero half-word the fp32
 layout asks for after an odd element count (docs/isa.md §4).
+
+Special functions (latency ``P + sim.timing.sfu_depth``): the pass is read in
+I + 1 + p like the others; in I + 2 + p its data enter the function's
+:class:`~pinta.hw.top_sfu.SfuPipeline` (TANH for VTANH, SINCOS for VSIN and
+VCOS: the same pipeline, the pass's tag says which output to write), which
+holds it ``depth`` stages; it is written in I + 2 + p + depth, so the last
+pass lands in I + P + 1 + depth = done − 1 with ``sfu_depth = depth +
+vec_sfu_io_cycles`` (2: the read cycle and the write cycle). The next VEC
+instruction issues after P cycles and writes its passes while these are
+still in flight, so each pipeline has its own write port (``w_tanh``,
+``w_sincos``): writes from the arithmetic path, TANH and SINCOS never
+compete for a port, whatever the order of the instructions.
 
 Operands must have ``dst``'s element count (the simulator checks programs).
 """
@@ -36,11 +50,13 @@ from pinta.sim.isa import OPCODE_SHIFT, OPCODES
 from .buffers import ReadPortSignature, WritePortSignature
 from .controller import DESC, field_slice, unit_command_layout
 from .fp32.arith import fp_add, fp_mul
+from .fp32.microcode import SfuFunc
+from .top_sfu import SfuPipeline
 
 __all__ = ["VecUnit", "VEC_OPS"]
 
 #: Vector instructions this unit executes (the controller refuses the others).
-VEC_OPS = ("VADD", "VSUB", "VMUL", "VNEG", "VSCALE", "VDTANH")
+VEC_OPS = ("VADD", "VSUB", "VMUL", "VNEG", "VSCALE", "VDTANH", "VTANH", "VSIN", "VCOS")
 
 _ONE = 0x3F800000
 _SIGN = 0x80000000
@@ -57,7 +73,8 @@ class VecUnit(wiring.Component):
     -------
     start : In(1), cmd : In(unit_command_layout()) -- issue strobe and command
     r_a, r_b : Out(ReadPortSignature(L/2)) -- operand reads (L/2 words: two fp32 per word)
-    w : Out(WritePortSignature(L/2))       -- result writes
+    w : Out(WritePortSignature(L/2))       -- result writes of the arithmetic instructions
+    w_tanh, w_sincos : Out(WritePortSignature(L/2)) -- result writes of VTANH; of VSIN and VCOS
     """
 
     def __init__(self, cfg: PintaConfig):
@@ -70,6 +87,7 @@ class VecUnit(wiring.Component):
             "start": In(1), "cmd": In(unit_command_layout()),
             "r_a": Out(ReadPortSignature(self.words)), "r_b": Out(ReadPortSignature(self.words)),
             "w": Out(WritePortSignature(self.words)),
+            "w_tanh": Out(WritePortSignature(self.words)), "w_sincos": Out(WritePortSignature(self.words)),
         })
 
     def elaborate(self, platform):
@@ -102,12 +120,12 @@ class VecUnit(wiring.Component):
         # -- what travels with a pass (the command register is reused by the next
         # instruction from its issue + 1 on, while this one's passes drain) --
         info = data.StructLayout({
-            "valid": 1, "kind": 3, "buf": 2, "addr": 32,
+            "valid": 1, "kind": 4, "buf": 2, "addr": 32,
             "lane_ok": L,    # element p·L + l < n
             "word_ok": W,    # word holds an element of dst: written (whole)
         })
-        KIND = {"add": 0, "sub": 1, "mul": 2, "neg": 3, "scale": 4, "dtanh": 5}
-        kind = Signal(3)
+        KIND = {"add": 0, "sub": 1, "mul": 2, "neg": 3, "scale": 4, "dtanh": 5, "tanh": 6, "sin": 7, "cos": 8}
+        kind = Signal(4)
         with m.If(is_["VADD"]):
             m.d.comb += kind.eq(KIND["add"])
         with m.Elif(is_["VSUB"]):
@@ -118,6 +136,12 @@ class VecUnit(wiring.Component):
             m.d.comb += kind.eq(KIND["neg"])
         with m.Elif(is_["VSCALE"]):
             m.d.comb += kind.eq(KIND["scale"])
+        with m.Elif(is_["VTANH"]):
+            m.d.comb += kind.eq(KIND["tanh"])
+        with m.Elif(is_["VSIN"]):
+            m.d.comb += kind.eq(KIND["sin"])
+        with m.Elif(is_["VCOS"]):
+            m.d.comb += kind.eq(KIND["cos"])
         with m.Else():
             m.d.comb += kind.eq(KIND["dtanh"])
         rd = Signal(info)
@@ -152,9 +176,28 @@ class VecUnit(wiring.Component):
             m.d.sync += r2[l].eq(Mux(s1.kind == KIND["dtanh"], sub, r1[l]))
 
         # -- write-back --
-        m.d.comb += [
-            self.w.en.eq(s2.valid & s2.word_ok.any()), self.w.buf.eq(s2.buf), self.w.addr.eq(s2.addr),
-            self.w.data.eq(Cat(*(Mux(s2.lane_ok[l], r2[l], 0) for l in range(L)))),
-            self.w.be.eq(Cat(*(Mux(s2.word_ok[j], 0xFF, 0x00) for j in range(W)))),
-        ]
+        arith = s2.kind <= KIND["dtanh"]
+
+        def write(port, en, t, lanes):
+            m.d.comb += [
+                port.en.eq(en & t.word_ok.any()), port.buf.eq(t.buf), port.addr.eq(t.addr),
+                port.data.eq(Cat(*(Mux(t.lane_ok[l], lanes[l], 0) for l in range(L)))),
+                port.be.eq(Cat(*(Mux(t.word_ok[j], 0xFF, 0x00) for j in range(W)))),
+            ]
+
+        write(self.w, s2.valid & arith, s2, r2)
+
+        # -- special functions: the data cycle's pass enters its pipeline, with
+        # what its write-back needs as the tag --
+        for name, func, kinds, port in (("tanh", SfuFunc.TANH, ("tanh",), self.w_tanh),
+                                        ("sincos", SfuFunc.SINCOS, ("sin", "cos"), self.w_sincos)):
+            pipe = SfuPipeline(L, func, tag_width=info.size)
+            m.submodules[f"sfu_{name}"] = pipe
+            mine = Cat(*(d1.kind == KIND[k] for k in kinds)).any()
+            m.d.comb += [pipe.i_valid.eq(d1.valid & mine), pipe.i_x.eq(self.r_a.data),
+                         pipe.i_tag.eq(d1.as_value())]
+            t = Signal(info, name=f"sfu_{name}_tag")
+            m.d.comb += t.as_value().eq(pipe.o_tag)
+            res = Mux(t.kind == KIND["cos"], pipe.o_r2, pipe.o_r)
+            write(port, pipe.o_valid, t, [res[32 * l:32 * l + 32] for l in range(L)])
         return m

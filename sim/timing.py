@@ -6,8 +6,11 @@ Everything that decides a cycle count is in this module: the MAC-mode
 throughput ratios and the fixed pipeline depths in :data:`DESIGN`, and the
 formulas in :func:`instruction_timing`, which take every size from the
 :class:`~pinta.config.PintaConfig` (array size, vector lanes, DRAM bandwidth,
-block size). ``docs/simulator.md`` writes the same formulas down; the RTL
-controller and units must reproduce them exactly.
+block size). The one figure taken from elsewhere is the special functions'
+depth: :func:`sfu_depth` counts the stages of the pipelined hardware
+(``pipeline_depth`` in hw/fp32/microcode.py). ``docs/simulator.md`` writes
+the same formulas down; the RTL controller and units must reproduce them
+exactly.
 
 Each instruction gets two numbers:
 
@@ -20,6 +23,7 @@ Each instruction gets two numbers:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from pinta.config import PintaConfig
 
@@ -27,7 +31,7 @@ from .isa import Instr, MacMode, Unit
 from .layout import footprint_words
 
 __all__ = ["DesignFigures", "DESIGN", "Timing", "gemm_prepass_cycles", "instruction_timing",
-           "macs_per_multiplier_per_cycle"]
+           "macs_per_multiplier_per_cycle", "sfu_depth", "vector_depth", "SFU_FUNCTION"]
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,12 @@ class DesignFigures:
     #: Vector unit pipeline depth (cycles) per operation class.
     vec_depth_arith: int = 4     # add, sub, mul, neg; 1 - t*t; Stein pair sums
     vec_depth_divsqrt: int = 12  # pipelined div / sqrt
-    vec_depth_sfu: int = 16      # tanh, sin, cos and derivatives
+    #: Special functions (VTANH, VSIN, VCOS): no fixed figure. The depth is the
+    #: stage count of the function's micro-program unrolled one micro-op per
+    #: stage (hw/top_sfu.py; :func:`sfu_depth`) plus these cycles around it:
+    #: the operand read (address) cycle and the result write-back cycle, the
+    #: same two that ``vec_depth_arith`` counts around its two operation stages.
+    vec_sfu_io_cycles: int = 2
     vec_depth_adam: int = 24     # m, v, sqrt, div, w update chained
     vec_depth_rng: int = 8
     #: Vector-unit passes over the data per element group (initiation interval
@@ -163,8 +172,29 @@ VECTOR_CLASS = {
 }
 
 
+#: The special-function micro-program (hw/fp32/microcode.py ``SfuFunc`` name) of each
+#: special-function instruction: VSIN takes SINCOS's ``out``, VCOS its ``out2``.
+SFU_FUNCTION = {"VTANH": "TANH", "VSIN": "SINCOS", "VCOS": "SINCOS"}
+
+
+@lru_cache(maxsize=None)
+def sfu_depth(mnemonic: str) -> int:
+    """Pipeline depth (cycles) of VTANH / VSIN / VCOS, derived from the hardware.
+
+    ``pipeline_depth(func)`` (hw/fp32/microcode.py) counts the stages of the
+    function's micro-program unrolled one micro-op per stage (a divide: load,
+    its iterations, round), the pipeline of hw/top_sfu.py; the VEC unit adds
+    its read and write-back cycles (``vec_sfu_io_cycles``).
+    """
+    from pinta.hw.fp32.microcode import SfuFunc, pipeline_depth
+
+    return pipeline_depth(SfuFunc[SFU_FUNCTION[mnemonic]]) + DESIGN.vec_sfu_io_cycles
+
+
 def vector_depth(mnemonic: str) -> int:
     """Pipeline depth (cycles) of a vector-unit instruction."""
+    if VECTOR_CLASS[mnemonic] == "sfu":
+        return sfu_depth(mnemonic)
     return getattr(DESIGN, f"vec_depth_{VECTOR_CLASS[mnemonic]}")
 
 

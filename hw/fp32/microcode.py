@@ -25,8 +25,10 @@ from pinta.golden import fp32 as g
 from pinta.golden import rng as rng_golden
 
 from .misc import VectorOp
+from .units import DIV_BITS_PER_CYCLE, div_latency
 
-__all__ = ["MicroOp", "Program", "PROGRAMS", "CONSTANTS", "N_REGS", "execute", "apply_op", "SfuFunc"]
+__all__ = ["MicroOp", "Program", "PROGRAMS", "CONSTANTS", "N_REGS", "execute", "apply_op", "SfuFunc",
+           "op_stages", "pipeline_depth"]
 
 U32 = np.uint32
 
@@ -362,6 +364,28 @@ def _build():
 
 
 PROGRAMS, CONSTANTS, N_REGS = _build()
+
+
+def op_stages(op: VectorOp) -> int:
+    """Pipeline stages of one micro-op when a program is unrolled (hw/top_sfu.py).
+
+    Every micro-op is one combinational datapath and one register stage,
+    except DIV, which is the iterative divider unrolled: load, one stage per
+    ``DIV_BITS_PER_CYCLE`` quotient digits, round (``div_latency``). SQRT is
+    not unrolled (no pipelined program uses it).
+    """
+    op = VectorOp(op)
+    if op == VectorOp.DIV:
+        return div_latency(DIV_BITS_PER_CYCLE)
+    if op == VectorOp.SQRT:
+        raise ValueError("SQRT has no pipelined form (no pipelined special function needs it)")
+    return 1
+
+
+def pipeline_depth(func: SfuFunc) -> int:
+    """Stage count of ``func``'s micro-program unrolled into a pipeline (hw/top_sfu.py
+    ``SfuPipeline``): the cycles from its input to its registered output."""
+    return sum(op_stages(o.op) for o in PROGRAMS[SfuFunc(func)].ops)
 
 
 def apply_op(op: VectorOp, a, b, c):

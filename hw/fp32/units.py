@@ -19,7 +19,8 @@ from amaranth.lib.wiring import In, Out
 
 from .arith import CANONICAL_NAN, EXP_SHAPE, POS_INF, fp_add, fp_mul, normalize, round_pack, unpack
 
-__all__ = ["FP32AddSub", "FP32Multiplier", "FP32Divider", "FP32Sqrt", "div_steps", "sqrt_steps"]
+__all__ = ["FP32AddSub", "FP32Multiplier", "FP32Divider", "FP32Sqrt", "div_steps", "sqrt_steps",
+           "DIV_BITS_PER_CYCLE", "div_latency", "DivState", "div_load", "div_iterate", "div_round"]
 
 _BINARY = data.StructLayout({"a": unsigned(32), "b": unsigned(32)})
 _ADDSUB = data.StructLayout({"a": unsigned(32), "b": unsigned(32), "sub": unsigned(1)})
@@ -30,9 +31,20 @@ def _ceil_to(n: int, k: int) -> int:
     return -(-n // k) * k
 
 
+#: Quotient digits per clock of :class:`FP32Divider` by default, and per stage of
+#: the unrolled divide of the special-function pipeline (hw/top_sfu.py).
+DIV_BITS_PER_CYCLE = 4
+
+
 def div_steps(bits_per_cycle: int) -> int:
     """Radix-2 quotient digits the divider produces (>= 26: 24 + guard + one normalisation bit)."""
     return _ceil_to(26, bits_per_cycle)
+
+
+def div_latency(bits_per_cycle: int = DIV_BITS_PER_CYCLE) -> int:
+    """Cycles of one divide: load, ``div_steps(k) / k`` iterations, round (the stage
+    count of the unrolled divide too)."""
+    return div_steps(bits_per_cycle) // bits_per_cycle + 2
 
 
 def sqrt_steps(bits_per_cycle: int) -> int:
@@ -104,7 +116,7 @@ class _Iterative(wiring.Component):
         self.bits_per_cycle = bits_per_cycle
         self.steps = steps
         #: Cycles from an accepted input to its output becoming valid.
-        # (load, steps / bits_per_cycle iterations, one rounding cycle)
+        # (load, steps / bits_per_cycle iterations, one rounding cycle; div_latency)
         self.LATENCY = steps // bits_per_cycle + 2
         super().__init__({"i": In(stream.Signature(layout)), "o": Out(stream.Signature(unsigned(32)))})
 
@@ -144,6 +156,76 @@ def _normalized_sig(m, u, name):
     return norm, exp
 
 
+class DivState:
+    """What a divide carries from its load through its iterations (combinational values).
+
+    ``rem`` (26 bits) and ``q`` (``steps`` bits) are the recurrence's partial
+    remainder and quotient, ``div`` the normalised divisor significand;
+    ``special``/``special_val`` the IEEE special-case result (NaN, inf, zero),
+    ``sign`` and ``exp`` the result's sign and biased exponent before the
+    quotient's normalisation.
+    """
+
+    FIELDS = ("rem", "div", "special", "special_val", "sign", "exp")
+
+    def __init__(self, rem, div, special, special_val, sign, exp):
+        self.rem, self.div, self.special, self.special_val, self.sign, self.exp = \
+            rem, div, special, special_val, sign, exp
+
+
+def div_load(m: Module, a, b, name: str = "d") -> DivState:
+    """Load step of a / b: unpack, normalise subnormal significands, detect special cases."""
+    ua, ub = unpack(m, a, f"{name}a"), unpack(m, b, f"{name}b")
+    ma, ea = _normalized_sig(m, ua, f"{name}a")
+    mb, eb = _normalized_sig(m, ub, f"{name}b")
+    sign = ua.sign ^ ub.sign
+    sp = Signal(name=f"{name}_special")
+    sp_val = Signal(32, name=f"{name}_special_val")
+    with m.If(ua.nan | ub.nan | (ua.zero & ub.zero) | (ua.inf & ub.inf)):
+        m.d.comb += [sp.eq(1), sp_val.eq(CANONICAL_NAN)]
+    with m.Elif(ua.inf | ub.zero):
+        m.d.comb += [sp.eq(1), sp_val.eq(Cat(Const(POS_INF, 31), sign))]
+    with m.Elif(ua.zero | ub.inf):
+        m.d.comb += [sp.eq(1), sp_val.eq(Cat(Const(0, 31), sign))]
+    ex = Signal(EXP_SHAPE, name=f"{name}_exp")
+    m.d.comb += ex.eq(ea - eb + 127)
+    rem = Signal(26, name=f"{name}_rem0")
+    m.d.comb += rem.eq(ma)
+    return DivState(rem, mb, sp, sp_val, sign, ex)
+
+
+def div_iterate(rem, div, q, bits: int, steps: int):
+    """``bits`` restoring radix-2 steps: (rem, q) -> (rem', q') (expressions; ``q`` has ``steps`` bits)."""
+    for _ in range(bits):
+        ge = rem >= div
+        diff = Mux(ge, rem - div, rem)[:25]
+        rem = Cat(Const(0, 1), diff)
+        q = Cat(ge, q)[:steps]
+    return rem, q
+
+
+def div_normalize(m: Module, rem, q, exp):
+    """(significand with its top bit set, exponent) of the finished quotient.
+
+    q = floor(ma * 2**(N-1) / mb), top bit at N-1 or N-2; the remainder gives the sticky bit.
+    """
+    sig = Cat(rem != 0, q)
+    top = sig[-1]
+    norm = Signal(len(sig))
+    m.d.comb += norm.eq(Mux(top, sig, sig << 1))
+    e = Signal(EXP_SHAPE)
+    m.d.comb += e.eq(Mux(top, exp, exp - 1))
+    return norm, e
+
+
+def div_round(m: Module, st: DivState, q, name: str = "d") -> Signal:
+    """The rounded binary32 quotient after the last iteration (special cases included)."""
+    norm, e = div_normalize(m, st.rem, q, st.exp)
+    out = Signal(32, name=f"{name}_q")
+    m.d.comb += out.eq(Mux(st.special, st.special_val, round_pack(m, st.sign, e, norm, f"{name}_fin")))
+    return out
+
+
 class FP32Divider(_Iterative):
     """a / b, binary32 RNE, restoring radix-2 recurrence, ``bits_per_cycle`` digits/clock.
 
@@ -153,53 +235,30 @@ class FP32Divider(_Iterative):
     o : Out(stream.Signature(unsigned(32)))
 
     Latency ``div_steps(k)/k + 2`` cycles; a new division starts when the
-    previous result has been taken.
+    previous result has been taken. The numerics are :func:`div_load`,
+    :func:`div_iterate` and :func:`div_normalize`, which the special-function
+    pipeline (hw/top_sfu.py) unrolls one iteration per stage.
     """
 
-    def __init__(self, bits_per_cycle: int = 4):
+    def __init__(self, bits_per_cycle: int = DIV_BITS_PER_CYCLE):
         super().__init__(_BINARY, bits_per_cycle, div_steps(bits_per_cycle))
 
     def _setup(self, m, load):
         p = self.i.payload
-        ua, ub = unpack(m, p.a, "da"), unpack(m, p.b, "db")
-        ma, ea = _normalized_sig(m, ua, "da")
-        mb, eb = _normalized_sig(m, ub, "db")
+        st = div_load(m, p.a, p.b)
         self.rem = Signal(26)
         self.div = Signal(24)
         self.q = Signal(self.steps)
         with m.If(load):
-            m.d.sync += [self.rem.eq(ma), self.div.eq(mb), self.q.eq(0)]
-        sign = ua.sign ^ ub.sign
-        sp = Signal()
-        sp_val = Signal(32)
-        with m.If(ua.nan | ub.nan | (ua.zero & ub.zero) | (ua.inf & ub.inf)):
-            m.d.comb += [sp.eq(1), sp_val.eq(CANONICAL_NAN)]
-        with m.Elif(ua.inf | ub.zero):
-            m.d.comb += [sp.eq(1), sp_val.eq(Cat(Const(POS_INF, 31), sign))]
-        with m.Elif(ua.zero | ub.inf):
-            m.d.comb += [sp.eq(1), sp_val.eq(Cat(Const(0, 31), sign))]
-        ex = Signal(EXP_SHAPE)
-        m.d.comb += ex.eq(ea - eb + 127)
-        return sp, sp_val, sign, ex
+            m.d.sync += [self.rem.eq(st.rem), self.div.eq(st.div), self.q.eq(0)]
+        return st.special, st.special_val, st.sign, st.exp
 
     def _step(self, m):
-        rem, q = self.rem, self.q
-        for j in range(self.bits_per_cycle):
-            ge = rem >= self.div
-            diff = Mux(ge, rem - self.div, rem)[:25]
-            rem = Cat(Const(0, 1), diff)
-            q = Cat(ge, q)[:self.steps]
+        rem, q = div_iterate(self.rem, self.div, self.q, self.bits_per_cycle, self.steps)
         m.d.sync += [self.rem.eq(rem), self.q.eq(q)]
 
     def _final(self, m, exp):
-        # q = floor(ma * 2**(N-1) / mb), top bit at N-1 or N-2; remainder -> sticky.
-        sig = Cat(self.rem != 0, self.q)
-        top = sig[-1]
-        norm = Signal(len(sig))
-        m.d.comb += norm.eq(Mux(top, sig, sig << 1))
-        e = Signal(EXP_SHAPE)
-        m.d.comb += e.eq(Mux(top, exp, exp - 1))
-        return norm, e
+        return div_normalize(m, self.rem, self.q, exp)
 
 
 class FP32Sqrt(_Iterative):

@@ -4,8 +4,9 @@ Programs: GEMM (``gemm_program``: LOAD, QUANT, GEMM, requantize, STORE) in
 every MAC mode, padded and transposed; GEMM + ACCF; a chain of QUANTs; the
 DiffQuant first layer (``diffquant_first_layer_program``: DIFFQ + two GEMMs);
 a chain of element-wise FP32 vector instructions (VMUL, VADD, VSUB, VSCALE,
-VNEG, VDTANH) fed by DMA and by GEMM + ACCF; and illegal /
-not-yet-implemented instructions.
+VNEG, VDTANH) fed by DMA and by GEMM + ACCF; a special-function chain (VTANH,
+VSIN, VCOS on the pipelined SFU of hw/top_sfu.py, mixed with VADD, VDTANH,
+VMUL); and illegal / not-yet-implemented instructions.
 
 Every program runs on the RTL (``PintaSystem``: the top plus a fixed-latency
 DRAM model, driven through the memory-mapped host port) and on the simulator
@@ -18,7 +19,7 @@ DRAM model, driven through the memory-mapped host port) and on the simulator
   the cycle model does not have).
 
 Two drivers run the same cases with the same host protocol: Amaranth's
-simulator (default suite, ~1 minute) and cocotb + Verilator (``slow``: the
+simulator (default suite, ~2 minutes) and cocotb + Verilator (``slow``: the
 top's first Verilator build takes many minutes on the shared 2-core machine;
 set PINTA_RTL_BUILD_DIR to keep it).
 
@@ -40,7 +41,7 @@ from pinta.config import load_config
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 from top_cases import (check_illegal, compare, gemm_cases, illegal_cases, report,  # noqa: E402
-                       run_cocotb, run_pysim, vector_cases)
+                       run_cocotb, run_pysim, sfu_cases, sfu_write_overlap, vector_cases)
 
 
 def _check(cases, want, results, checker) -> None:
@@ -67,7 +68,7 @@ def pysim_run():
     """One Amaranth-simulator session (one elaboration) for all default-suite cases."""
     cfg = load_config("tiny")
     g_cases, g_want = _split({k: v for k, v in gemm_cases(cfg).items() if k in PYSIM_GEMM})
-    v_cases, v_want = _split(vector_cases(cfg))
+    v_cases, v_want = _split({**vector_cases(cfg), **sfu_cases(cfg)})
     i_cases, i_want = illegal_cases(cfg)
     results = run_pysim(cfg, {**g_cases, **v_cases, **i_cases}, preload_dram=True)
     return (g_cases, g_want), (v_cases, v_want), (i_cases, i_want), results
@@ -81,7 +82,16 @@ def test_top_gemm_programs_pysim(pysim_run):
 def test_top_vector_chain_pysim(pysim_run):
     """VEC unit: element-wise FP32 instructions fed by DMA and by GEMM + ACCF."""
     _, (cases, want), _, results = pysim_run
-    _check(cases, want, results, compare)
+    _check({"vec_chain": cases["vec_chain"]}, want, results, compare)
+
+
+def test_top_special_functions_pysim(pysim_run):
+    """VTANH, VSIN, VCOS (pipelined SFU, own write ports) mixed with arithmetic VEC instructions:
+    every stored word, total cycles and each unit's busy/stall equal the simulator's."""
+    _, (cases, want), _, results = pysim_run
+    # the case does what it is for: cycles in which all three VEC write ports write
+    assert sfu_write_overlap(want["sfu_chain"]["analysis"]).get(("arith", "sincos", "tanh"), 0) > 0
+    _check({"sfu_chain": cases["sfu_chain"]}, want, results, compare)
 
 
 def test_top_illegal_instruction_stops_cleanly_pysim(pysim_run):
@@ -100,7 +110,7 @@ def top_model(tmp_path_factory):
 @pytest.mark.slow
 def test_top_programs_verilator(top_model, tmp_path):
     cfg = load_config("tiny")
-    g_cases, g_want = _split({**gemm_cases(cfg), **vector_cases(cfg)})
+    g_cases, g_want = _split({**gemm_cases(cfg), **vector_cases(cfg), **sfu_cases(cfg, large=True)})
     i_cases, i_want = illegal_cases(cfg)
     cases = {**g_cases, **i_cases}
     want = {**g_want, **i_want}

@@ -158,6 +158,25 @@ TDESC t1, buf=optimizer, fmt=fp32, addr=0x100, rows=5, cols=7
     assert e.done - e.issue > e.occupancy
 
 
+@pytest.mark.parametrize("mnemonic, func", [("VTANH", "TANH"), ("VSIN", "SINCOS"), ("VCOS", "SINCOS")])
+def test_special_function_depth_is_the_pipeline_stage_count(mnemonic, func):
+    """VTANH / VSIN / VCOS: latency = occupancy + the stage count of the function's micro-program
+    unrolled one micro-op per stage (hw/top_sfu.py) + the VEC unit's read and write cycles;
+    no figure of its own in DESIGN."""
+    from pinta.hw.fp32.microcode import SfuFunc, pipeline_depth
+
+    p = assemble(f"""
+TDESC t0, buf=optimizer, fmt=fp32, addr=0x0, rows=5, cols=7
+LOAD t0, dram=0x0
+TDESC t1, buf=optimizer, fmt=fp32, addr=0x100, rows=5, cols=7
+{mnemonic} t1, t0
+""")
+    e = sched(p).schedule[3]
+    assert e.occupancy == math.ceil(35 / CFG.vector_lanes)
+    assert e.done - e.issue == e.occupancy + pipeline_depth(SfuFunc[func]) + DESIGN.vec_sfu_io_cycles
+    assert not hasattr(DESIGN, "vec_depth_sfu")
+
+
 def test_block_product_cycles_match_the_rtl_mac_array():
     """The cycle model's beats per block product are the RTL array's beats per transfer."""
     pytest.importorskip("amaranth")
