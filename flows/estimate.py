@@ -38,7 +38,9 @@ __all__ = ["EstimateError", "grown_config", "specified_problem", "estimate_itera
 #: network shapes it compiles, and the simulator's ISA, layout, validation and schedule. A cached
 #: estimate is only reused while all of them are unchanged.
 ESTIMATE_SOURCES = ("pinta.flows.compiler", "pinta.flows.estimate", "pinta.golden.mlp", "pinta.sim.isa",
-                    "pinta.sim.layout", "pinta.sim.timing", "pinta.sim.program", "pinta.sim.programs")
+                    "pinta.sim.layout", "pinta.sim.timing", "pinta.sim.program", "pinta.sim.programs",
+                    # the special-function depths are derived from the micro-programs and the divider
+                    "pinta.hw.fp32.microcode", "pinta.hw.fp32.units")
 
 #: Largest buffer growth tried before giving up (64x the configured SRAM).
 MAX_GROWTH = 64

@@ -259,18 +259,23 @@ class Controller(wiring.Component):
             nb_ = Mux(tb, d[2].rb, d[2].cb)
             tiles = Signal(32)
             m.d.comb += tiles.eq(cdiv(mb, pr) * cdiv(nb_, pc_))
-            tk = Signal(32)
-            m.d.comb += tk.eq(tiles * kb)
             bpc = Signal(4)
             with m.Switch(mode):
                 for p in Precision:
                     with m.Case(p.value):
                         m.d.comb += bpc.eq(beats_per_transfer(cfg, p))
-            # + (Kb - 1): the exponent pre-pass of the first tile, sim/timing.py
-            # gemm_prepass_cycles (hw/top_units.py MacUnit; docs/hardware-top.md §4).
+            # tiles · max(Kb·bpc, PR·PC) (sim/timing.py gemm_tile_cycles: the tile's
+            # blocks drain through one record port) + (Kb - 1), the exponent pre-pass
+            # of the first tile (gemm_prepass_cycles); the last tile's last block is
+            # written PR·PC - 1 cycles after its first (hw/top_units.py MacUnit;
+            # docs/hardware-top.md §4).
+            kbpc = Signal(20)
+            per = Signal(20)
+            nblk = pr * pc_
+            m.d.comb += [kbpc.eq(kb * bpc), per.eq(Mux(kbpc < nblk, nblk, kbpc))]
             gocc = Signal(32)
-            m.d.comb += gocc.eq(tk * bpc + (kb - 1))
-            m.d.comb += [occ.eq(gocc), lat.eq(gocc + DESIGN.mac_pipeline_depth)]
+            m.d.comb += gocc.eq(tiles * per + (kb - 1))
+            m.d.comb += [occ.eq(gocc), lat.eq(gocc + DESIGN.mac_pipeline_depth + nblk - 1)]
         with m.Elif(is_op["QUANT"] | is_op["ACCF"] | is_op["DEQ"]):
             blocks = Mux(is_op["QUANT"], d[0].nb, d[1].nb)
             m.d.comb += [occ.eq(blocks), lat.eq(blocks + DESIGN.qnt_depth)]

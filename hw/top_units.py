@@ -202,6 +202,14 @@ class MacUnit(wiring.Component):
                     m.d.comb += bpc.eq(beats_per_transfer(cfg, p))
         exp_a = Signal(32); exp_b = Signal(32)
         m.d.comb += [exp_a.eq(a.addr + a.nb * wa), exp_b.eq(b.addr + b.nb * wb)]
+        # A tile's PR·PC output blocks leave through one record port, one per
+        # cycle, so tiles are paced at max(Kb·bpc, PR·PC) cycles
+        # (sim/timing.py gemm_tile_cycles): `gap` idle cycles open each tile's
+        # slot. Zero whenever Kb·bpc >= PR·PC (always for a 1×1-PE array).
+        nblk = pr * pc
+        gap = Signal(16)
+        kbpc = Signal(20)
+        m.d.comb += [kbpc.eq(Kb * bpc), gap.eq(Mux(kbpc < nblk, nblk - kbpc, 0))]
 
         def a_block(i, k):
             return Mux(ta, k * a.cb + i, i * a.cb + k)
@@ -259,7 +267,7 @@ class MacUnit(wiring.Component):
         # ---------------- operand stream ----------------
         st_active = Signal(); st_wait = Signal(16); st_k = Signal(16); st_tm = Signal(16); st_tn = Signal(16)
         wait_e = Signal(16); sk = Signal(16); stm = Signal(16); stn = Signal(16)
-        m.d.comb += [wait_e.eq(Mux(self.start, Kb - 1, st_wait)), sk.eq(Mux(self.start, 0, st_k)),
+        m.d.comb += [wait_e.eq(Mux(self.start, Kb - 1 + gap, st_wait)), sk.eq(Mux(self.start, 0, st_k)),
                      stm.eq(Mux(self.start, 0, st_tm)), stn.eq(Mux(self.start, 0, st_tn))]
         live = self.start | st_active
         st_go = live & (wait_e == 0)
@@ -269,7 +277,7 @@ class MacUnit(wiring.Component):
             with m.If(st_go):
                 m.d.sync += st_wait.eq(bpc - 1)
                 with m.If(k_last):
-                    m.d.sync += st_k.eq(0)
+                    m.d.sync += [st_k.eq(0), st_wait.eq(bpc - 1 + gap)]
                     with m.If(tile_last):
                         m.d.sync += st_active.eq(0)
                     with m.Else():
@@ -341,25 +349,40 @@ class MacUnit(wiring.Component):
                      push.Mb.eq(Mb_q), push.Nb.eq(Nb_q), push.buf.eq(dst_reg.buf),
                      fifo.w_data.eq(push.as_value()), fifo.w_en.eq(dv & dlast)]
         head = data.View(tile_info, fifo.r_data)
-        nblk = pr * pc
-        di = Signal(range(max(nblk, 2)))
-        last_blk = di == nblk - 1
-        m.d.comb += [array.o.ready.eq(last_blk), fifo.r_en.eq(array.o.valid & last_blk)]
-        with m.If(array.o.valid):
-            m.d.sync += di.eq(Mux(last_blk, 0, di + 1))
+        # The array's result is taken in the cycle it appears (the pacing above
+        # guarantees the previous tile has drained), so the array never stalls:
+        # block 0 is written straight from it, blocks 1 .. PR·PC-1 from a drain
+        # register in the following cycles.
+        m.d.comb += [array.o.ready.eq(1), fifo.r_en.eq(array.o.valid)]
         if nblk == 1:
+            info = head
             blk = array.o.payload.blocks[0]
+            wvalid = array.o.valid
             r_i = c_i = 0
         else:
-            blk = array.o.payload.blocks[di]
-            r_i = di // pc
-            c_i = di % pc
+            drain = Signal.like(array.o.payload, name="mac_drain")
+            d_info = Signal(tile_info, name="mac_drain_info")
+            di = Signal(range(nblk), name="mac_drain_idx")
+            with m.If(array.o.valid):
+                m.d.sync += [drain.eq(array.o.payload), d_info.eq(head), di.eq(1)]
+            with m.Elif(di != 0):
+                m.d.sync += di.eq(Mux(di == nblk - 1, 0, di + 1))
+            info = Signal(tile_info, name="mac_wb_info")
+            m.d.comb += info.eq(Mux(array.o.valid, head, d_info))
+            sel = Signal(range(nblk), name="mac_wb_sel")
+            m.d.comb += sel.eq(Mux(array.o.valid, 0, di))
+            blk = Signal.like(array.o.payload.blocks[0], name="mac_wb_block")
+            m.d.comb += blk.eq(Mux(array.o.valid, array.o.payload.blocks[0], drain.blocks[sel]))
+            wvalid = array.o.valid | (di != 0)
+            r_i = sel // pc
+            c_i = sel % pc
+        head = info
         I = head.tm * pr + r_i
         J = head.tn * pc + c_i
         n = Signal(32)
         m.d.comb += n.eq(I * head.Nb + J)
         ok = (I < head.Mb) & (J < head.Nb)
-        m.d.comb += [self.w_rec.en.eq(array.o.valid & ok), self.w_rec.buf.eq(head.buf),
+        m.d.comb += [self.w_rec.en.eq(wvalid & ok), self.w_rec.buf.eq(head.buf),
                      self.w_rec.addr.eq(head.addr + (n << 4)), self.w_rec.be.eq(-1)]
         # sign-extend each accumulator to 64 bits
         words = []
@@ -371,7 +394,7 @@ class MacUnit(wiring.Component):
         ex32 = Signal(signed(32))
         m.d.comb += ex32.eq(blk.exponent)
         last_n = n == head.nb - 1
-        m.d.comb += [self.w_exp.en.eq(array.o.valid & ok), self.w_exp.buf.eq(head.buf),
+        m.d.comb += [self.w_exp.en.eq(wvalid & ok), self.w_exp.buf.eq(head.buf),
                      self.w_exp.addr.eq(head.addr + (head.nb << 4) + (n >> 1)),
                      self.w_exp.data.eq(Mux(n[0], Cat(Const(0, 32), ex32), Cat(ex32, Const(0, 32)))),
                      self.w_exp.be.eq(Mux(n[0], 0xF0, Mux(last_n, 0xFF, 0x0F)))]

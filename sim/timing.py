@@ -30,7 +30,8 @@ from pinta.config import PintaConfig
 from .isa import Instr, MacMode, Unit
 from .layout import footprint_words
 
-__all__ = ["DesignFigures", "DESIGN", "Timing", "gemm_prepass_cycles", "instruction_timing",
+__all__ = ["DesignFigures", "DESIGN", "Timing", "gemm_drain_cycles", "gemm_prepass_cycles", "gemm_tile_cycles",
+           "instruction_timing",
            "macs_per_multiplier_per_cycle", "sfu_depth", "vector_depth", "SFU_FUNCTION"]
 
 
@@ -143,6 +144,25 @@ def gemm_prepass_cycles(kb: int) -> int:
     return kb - 1
 
 
+def gemm_tile_cycles(kb: int, bpc: int, cfg: PintaConfig) -> int:
+    """Cycles per output tile of a GEMM: max(Kb·bpc, PR·PC).
+
+    A tile streams Kb transfers, one per ``bpc`` cycles, and its PR·PC output
+    blocks then leave through the MAC unit's one accumulator-record write port,
+    one block per cycle, while the next tile streams (hw/top_units.py MacUnit:
+    a drain register takes the array's result, so the array never stalls). When
+    the reduction is shorter than the drain, idle cycles open each tile's slot,
+    so that a tile's result never arrives before the previous one has left.
+    """
+    pr, pc = cfg.array_rows // cfg.block_size, cfg.array_cols // cfg.block_size
+    return max(kb * bpc, pr * pc)
+
+
+def gemm_drain_cycles(cfg: PintaConfig) -> int:
+    """Cycles after a tile's first output block until its last is written (PR·PC − 1)."""
+    return (cfg.array_rows // cfg.block_size) * (cfg.array_cols // cfg.block_size) - 1
+
+
 def block_product_cycles(mode: MacMode, cfg: PintaConfig) -> int:
     """Cycles one PE (block_size² INT8 multipliers) takes for one 4×4×4 block product."""
     bs = cfg.block_size
@@ -213,8 +233,8 @@ def instruction_timing(ins: Instr, descs, cfg: PintaConfig) -> Timing:
     if unit == Unit.MAC:
         m, k, n = gemm_shape(ins, descs)
         mb, kb, nb, tiles = gemm_tiles(m, k, n, cfg)
-        occ = tiles * kb * block_product_cycles(MacMode(ins["mode"]), cfg) + gemm_prepass_cycles(kb)
-        return Timing(unit, occ, occ + d.mac_pipeline_depth)
+        occ = tiles * gemm_tile_cycles(kb, block_product_cycles(MacMode(ins["mode"]), cfg), cfg) + gemm_prepass_cycles(kb)
+        return Timing(unit, occ, occ + d.mac_pipeline_depth + gemm_drain_cycles(cfg))
     if unit == Unit.QNT:
         # qnt_blocks_per_cycle blocks per cycle, counted in blocks produced
         # (QUANT, DIFFQ: the SMX result; ACCF, DEQ: the source blocks read

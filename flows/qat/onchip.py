@@ -431,7 +431,8 @@ def exact_int_modes(gemms) -> list:
 #: modules whose code decides a cost: the lowering itself, the simulator's ISA, validation and
 #: schedule, and the energy pricing. A change to any of them must not be served from the cache.
 _COST_SOURCES = ("pinta.flows.qat.onchip", "pinta.sim.isa", "pinta.sim.layout", "pinta.sim.timing",
-                 "pinta.sim.program", "pinta.sim.programs", "pinta.reports.energy", "pinta.reports.report")
+                 "pinta.sim.program", "pinta.sim.programs", "pinta.reports.energy", "pinta.reports.report",
+                 "pinta.hw.fp32.microcode", "pinta.hw.fp32.units")
 
 
 def _sources_hash() -> str:

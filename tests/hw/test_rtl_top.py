@@ -44,11 +44,11 @@ from top_cases import (check_illegal, compare, gemm_cases, illegal_cases, report
                        run_cocotb, run_pysim, sfu_cases, sfu_write_overlap, vector_cases)
 
 
-def _check(cases, want, results, checker) -> None:
+def _check(cases, want, results, checker, config: str = "tiny") -> None:
     bad = []
     for name in cases:
         bad += checker(name, results[name], want[name])
-    print("\nRTL vs simulator (tiny):\n" + report(want, results))
+    print(f"\nRTL vs simulator ({config}):\n" + report(want, results))
     assert not bad, "\n".join(bad)
 
 
@@ -116,6 +116,16 @@ def test_top_programs_verilator(top_model, tmp_path):
     want = {**g_want, **i_want}
     results = run_cocotb(top_model, HERE, tmp_path, cases)
     _check(cases, want, results, check_illegal)
+
+
+@pytest.mark.slow
+def test_top_default_config_pysim():
+    """The default configuration (4×4 PEs, 16 lanes): every GEMM case (paced tile drains
+    included), the vector chain and the special-function chain, in the Amaranth simulator."""
+    cfg = load_config("default")
+    cases, want = _split({**gemm_cases(cfg), **vector_cases(cfg), **sfu_cases(cfg)})
+    results = run_pysim(cfg, cases, preload_dram=True)
+    _check(cases, want, results, compare, config="default")
 
 
 def test_pinta_verilog_registers_the_top():

@@ -239,6 +239,10 @@ def gemm_cases(cfg):
         # Kb > 1: the GEMM's exponent pre-pass (Kb - 1 cycles, sim/timing.py gemm_prepass_cycles)
         "gemm_kb3_i8": make_case(cfg, gemm_program(cfg, mat(8, 12), mat(12, 8))),
         "gemm_kb2_i4_tb": make_case(cfg, gemm_program(cfg, mat(4, 8), mat(9, 8), bits_x=4, bits_w=4, transpose_w=True)),
+        # several output tiles on any PE grid: a reduction shorter than a tile's drain on
+        # default (paced tiles, sim/timing.py gemm_tile_cycles) and one longer than it
+        "gemm_tiles_short_k": make_case(cfg, gemm_program(cfg, mat(40, 8), mat(8, 36))),
+        "gemm_tiles_long_k": make_case(cfg, gemm_program(cfg, mat(20, 24), mat(24, 36), bits_x=12, out_bits=12)),
     }
     return cases
 

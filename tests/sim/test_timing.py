@@ -65,6 +65,25 @@ def test_bigger_array_means_fewer_tiles():
     assert gemm_entry(sched(p, CFG)).occupancy - prepass == 4 * (gemm_entry(sched(p, big)).occupancy - prepass)
 
 
+def test_short_reductions_wait_for_the_tile_drain():
+    # default: 4×4 PEs, so a tile's 16 output blocks leave through the one record port
+    # in 16 cycles; a tile with Kb·bpc < 16 is paced at 16 cycles, and the last block
+    # is written 15 cycles after the first.
+    cfg = load_config("default")
+    from pinta.sim.isa import MacMode
+    nblk = (cfg.array_rows // cfg.block_size) * (cfg.array_cols // cfg.block_size)
+    bpc = block_product_cycles(MacMode.i8x8, cfg)
+    for k in (4, 8, 4 * nblk):
+        kb = k // cfg.block_size
+        e = gemm_entry(sched(gemm_program(40, k, 36), cfg))
+        tiles = math.ceil(40 / cfg.array_rows) * math.ceil(36 / cfg.array_cols)
+        assert e.occupancy == tiles * max(kb * bpc, nblk) + kb - 1
+        assert e.done - e.issue == e.occupancy + DESIGN.mac_pipeline_depth + nblk - 1
+    # a 1×1-PE array drains a tile in one cycle: no pacing, no drain term
+    e = gemm_entry(sched(gemm_program(8, 4, 8)))
+    assert e.done - e.issue == e.occupancy + DESIGN.mac_pipeline_depth
+
+
 def test_dma_occupancy_is_bytes_over_bandwidth():
     an = sched(gemm_program(16, 24, 12))
     load = an.schedule[1]
