@@ -27,7 +27,7 @@ from pathlib import Path
 
 __all__ = ["register_bench", "program_case", "time_simulator", "time_verilator"]
 
-PROGRAMS = ("gemm", "vec_chain")
+PROGRAMS = ("gemm", "vec_chain", "sfu_chain")
 
 
 def program_case(cfg, name: str):
@@ -36,7 +36,7 @@ def program_case(cfg, name: str):
 
     from pinta.sim.programs import gemm_program
 
-    from .top_programs import vector_chain_inputs, vector_chain_program
+    from .top_programs import sfu_chain_inputs, sfu_chain_program, vector_chain_inputs, vector_chain_program
 
     if name == "gemm":
         rng = np.random.default_rng(0)
@@ -45,6 +45,9 @@ def program_case(cfg, name: str):
         return gemm_program(cfg, x, w), "gemm_program 16x16 . 16x16 INT8, requantized"
     if name == "vec_chain":
         return vector_chain_program(cfg, *vector_chain_inputs()), "vector_chain_program (7x5 FP32 chain + GEMM/ACCF)"
+    if name == "sfu_chain":
+        return (sfu_chain_program(cfg, *sfu_chain_inputs(seed=12, rows=16, cols=13)),
+                "sfu_chain_program 16x13 (VTANH/VSIN/VCOS mixed with FP32 arithmetic)")
     raise ValueError(f"unknown program {name!r}; programs: {', '.join(PROGRAMS)}")
 
 

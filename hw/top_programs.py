@@ -11,7 +11,7 @@ import numpy as np
 
 from pinta.sim.programs import ProgramBuilder
 
-__all__ = ["vector_chain_program", "vector_chain_inputs"]
+__all__ = ["vector_chain_program", "vector_chain_inputs", "sfu_chain_program", "sfu_chain_inputs"]
 
 
 def _f32_bits(v: float) -> int:
@@ -71,3 +71,84 @@ def vector_chain_inputs(seed: int = 7, rows: int = 7, cols: int = 5, inner: int 
     x[1, 0], y[1, 0] = 1.5, -1.5
     w = (rng.standard_normal((cols, inner)) * 0.5).astype(np.float32)
     return x, y, w
+
+
+def sfu_chain_program(cfg, x, y, z) -> ProgramBuilder:
+    """Special functions (VTANH, VSIN, VCOS) mixed with arithmetic VEC instructions.
+
+    VTANH, VSIN, VCOS and five independent arithmetic instructions issue back to
+    back (each after the previous one's occupancy, once its operands are loaded),
+    so the VSIN/VCOS passes (SINCOS pipeline), the longer VTANH ones and the
+    arithmetic ones are written in the same cycles through their own ports
+    (tests/hw/top_cases.py ``sfu_write_overlap``); VDTANH and VMUL consume special-function results
+    (RAW), VTANH, VSIN and VCOS then consume arithmetic ones.
+
+    The arithmetic instructions take ``z`` (finite, nonzero) as their second
+    operand: an invalid operation of a bare primitive (inf·0, inf − inf) gives
+    NumPy's NaN with the x86 sign bit where the RTL gives the canonical NaN, and
+    payloads of bare primitives are not part of the contract
+    (docs/vector-numerics.md §1). The special functions return the canonical
+    NaN, as the RTL does.
+    """
+    from pinta.sim.isa import Buffer, Fmt
+
+    pb = ProgramBuilder(cfg)
+    tx = pb.load_fp32(Buffer.activations, x)
+    ty = pb.load_fp32(Buffer.optimizer, y)
+    tz = pb.load_fp32(Buffer.weights, z)
+
+    def vec(mnemonic, a, b=None, buf=Buffer.gradients):
+        out = pb.tensor(buf, Fmt.fp32, a.rows, a.cols)
+        pb.use(out, a, *([b] if b is not None else []))
+        pb.emit(mnemonic, dst=out.reg, a=a.reg, **({"b": b.reg} if b is not None else {}))
+        return out
+
+    th = vec("VTANH", tx)
+    sn = vec("VSIN", ty)
+    cs = vec("VCOS", ty, buf=Buffer.weights)
+    # independent arithmetic behind them: written while the SFU passes are in flight (for
+    # 7×5, in the same cycles as VSIN's, then as VCOS's and VTANH's: sfu_write_overlap)
+    total = vec("VADD", tx, tz, buf=Buffer.weights)
+    dif = vec("VSUB", tx, tz, buf=Buffer.activations)
+    prod = vec("VMUL", tx, tz, buf=Buffer.activations)
+    neg = vec("VNEG", ty, buf=Buffer.activations)
+    dx = vec("VDTANH", tx, buf=Buffer.activations)
+    dt = vec("VDTANH", th, buf=Buffer.optimizer)        # tanh' from the stored forward output
+    sc = vec("VMUL", sn, cs, buf=Buffer.activations)    # sin·cos
+    th2 = vec("VTANH", total)                           # special functions of arithmetic results
+    sn2 = vec("VSIN", sc, buf=Buffer.weights)
+    cs2 = vec("VCOS", total, buf=Buffer.optimizer)
+    pb.emit("BARRIER")
+    for name, t in (("tanh", th), ("sin", sn), ("cos", cs), ("total", total), ("dif", dif), ("prod", prod),
+                    ("neg", neg), ("dx", dx), ("dtanh", dt), ("sincos", sc), ("tanh2", th2), ("sin2", sn2),
+                    ("cos2", cs2)):
+        pb.store(name, t)
+    return pb
+
+
+def sfu_chain_inputs(seed: int = 11, rows: int = 7, cols: int = 5):
+    """Operands of :func:`sfu_chain_program`, ``rows·cols`` elements each (not a multiple of
+    the lanes for the defaults): x for tanh covers both branches (polynomial below
+    TANH_POLY_LIMIT, tiny arguments, exp/divide above, the clamp), y for sin/cos large
+    arguments (range reduction up to SINCOS_MAX_ABS_INPUT and past it: NaN); both
+    have ±0, subnormals, ±inf and a NaN. z (finite, nonzero) is the arithmetic
+    instructions' second operand."""
+    from pinta.golden import fp32 as g
+
+    rng = np.random.default_rng(seed)
+    n = rows * cols
+    lim, clamp, tiny, big = (float(v) for v in (g.TANH_POLY_LIMIT, g.TANH_CLAMP, g.TINY_ARGUMENT,
+                                                 g.SINCOS_MAX_ABS_INPUT))
+    cx = [0.0, -0.0, 1e-39, -1.4e-45, tiny / 2, -tiny, 0.3, -lim / 2, lim, -np.nextafter(lim, 0), 0.75, -1.5,
+          3.0, -np.nextafter(clamp, 0), clamp, -clamp * 2, 1e30, np.inf, -np.inf, np.nan]
+    cy = [0.0, -0.0, 1e-39, -3e-42, 1e-5, 1.5707964, -3.1415927, 100.5, -1000.25, 12345.678, -30000.5, big,
+          -big, np.nextafter(big, np.inf), 1e10, np.inf, -np.inf, np.nan, 7.0e3, -2.5e4]
+    x = np.concatenate([np.array(cx, np.float32),
+                        (rng.standard_normal(max(0, n - len(cx))) * 4).astype(np.float32)])[:n]
+    y = np.concatenate([np.array(cy, np.float32),
+                        (rng.uniform(-1, 1, max(0, n - len(cy))) * 10.0 ** rng.uniform(0, 4.5, max(0, n - len(cy))))
+                        .astype(np.float32)])[:n]
+    perm = rng.permutation(n)
+    z = rng.standard_normal(n).astype(np.float32)
+    z = np.where(np.abs(z) < 1e-3, np.float32(0.5), z)
+    return x[perm].reshape(rows, cols), y.reshape(rows, cols), z.reshape(rows, cols)
