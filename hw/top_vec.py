@@ -126,24 +126,12 @@ class VecUnit(wiring.Component):
         })
         KIND = {"add": 0, "sub": 1, "mul": 2, "neg": 3, "scale": 4, "dtanh": 5, "tanh": 6, "sin": 7, "cos": 8}
         kind = Signal(4)
-        with m.If(is_["VADD"]):
-            m.d.comb += kind.eq(KIND["add"])
-        with m.Elif(is_["VSUB"]):
-            m.d.comb += kind.eq(KIND["sub"])
-        with m.Elif(is_["VMUL"]):
-            m.d.comb += kind.eq(KIND["mul"])
-        with m.Elif(is_["VNEG"]):
-            m.d.comb += kind.eq(KIND["neg"])
-        with m.Elif(is_["VSCALE"]):
-            m.d.comb += kind.eq(KIND["scale"])
-        with m.Elif(is_["VTANH"]):
-            m.d.comb += kind.eq(KIND["tanh"])
-        with m.Elif(is_["VSIN"]):
-            m.d.comb += kind.eq(KIND["sin"])
-        with m.Elif(is_["VCOS"]):
-            m.d.comb += kind.eq(KIND["cos"])
-        with m.Else():
-            m.d.comb += kind.eq(KIND["dtanh"])
+        # the opcode decodes to one mnemonic at most, so the order of these is immaterial
+        m.d.comb += kind.eq(KIND["dtanh"])
+        for mnemonic, k in (("VADD", "add"), ("VSUB", "sub"), ("VMUL", "mul"), ("VNEG", "neg"),
+                            ("VSCALE", "scale"), ("VTANH", "tanh"), ("VSIN", "sin"), ("VCOS", "cos")):
+            with m.If(is_[mnemonic]):
+                m.d.comb += kind.eq(KIND[k])
         rd = Signal(info)
         m.d.comb += [rd.valid.eq(active), rd.kind.eq(kind), rd.buf.eq(dst.buf), rd.addr.eq(dst.addr + woff)]
         m.d.comb += [rd.lane_ok[l].eq(e + l < n) for l in range(L)]

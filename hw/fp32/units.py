@@ -205,7 +205,7 @@ def div_iterate(rem, div, q, bits: int, steps: int):
 
 
 def div_normalize(m: Module, rem, q, exp):
-    """(significand with its top bit set, exponent) of the finished quotient.
+    """(significand with its top bit set, exponent) of the finished quotient (FP32Sqrt: root).
 
     q = floor(ma * 2**(N-1) / mb), top bit at N-1 or N-2; the remainder gives the sticky bit.
     """
@@ -317,10 +317,5 @@ class FP32Sqrt(_Iterative):
         m.d.sync += [self.x.eq(x), self.rem.eq(rem), self.root.eq(root)]
 
     def _final(self, m, exp):
-        sig = Cat(self.rem != 0, self.root)
-        top = sig[-1]
-        norm = Signal(len(sig))
-        m.d.comb += norm.eq(Mux(top, sig, sig << 1))
-        e = Signal(EXP_SHAPE)
-        m.d.comb += e.eq(Mux(top, exp, exp - 1))
-        return norm, e
+        # the same sticky bit and one-bit normalisation as the quotient's
+        return div_normalize(m, self.rem, self.root, exp)
