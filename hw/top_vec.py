@@ -66,6 +66,15 @@ def _opcode(name: str) -> int:
     return next(s.opcode for s in OPCODES.values() if s.mnemonic == name)
 
 
+def pass_info_layout(lanes: int) -> data.StructLayout:
+    """What travels with a pass of ``lanes`` elements (the special-function pipelines' tag)."""
+    return data.StructLayout({
+        "valid": 1, "kind": 4, "buf": 2, "addr": 32,
+        "lane_ok": lanes,         # element p·L + l < n
+        "word_ok": lanes // 2,    # word holds an element of dst: written (whole)
+    })
+
+
 class VecUnit(wiring.Component):
     """Element-wise FP32 instructions, one pass of L lanes per cycle.
 
@@ -119,11 +128,7 @@ class VecUnit(wiring.Component):
 
         # -- what travels with a pass (the command register is reused by the next
         # instruction from its issue + 1 on, while this one's passes drain) --
-        info = data.StructLayout({
-            "valid": 1, "kind": 4, "buf": 2, "addr": 32,
-            "lane_ok": L,    # element p·L + l < n
-            "word_ok": W,    # word holds an element of dst: written (whole)
-        })
+        info = pass_info_layout(L)
         KIND = {"add": 0, "sub": 1, "mul": 2, "neg": 3, "scale": 4, "dtanh": 5, "tanh": 6, "sin": 7, "cos": 8}
         kind = Signal(4)
         # the opcode decodes to one mnemonic at most, so the order of these is immaterial
