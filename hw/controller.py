@@ -43,7 +43,7 @@ from amaranth.lib.wiring import In, Out
 
 from pinta.config import PintaConfig
 from pinta.sim.isa import OPCODE_SHIFT, OPCODES, UNIT_SHIFT, FIELD_BITS, Fmt, Unit
-from pinta.sim.timing import DESIGN, vector_depth
+from pinta.sim.timing import DESIGN, gemm_drain_cycles, vector_depth
 
 from .mac_array import beats_per_transfer, grid
 from .common import Precision
@@ -275,7 +275,7 @@ class Controller(wiring.Component):
             m.d.comb += [kbpc.eq(kb * bpc), per.eq(Mux(kbpc < nblk, nblk, kbpc))]
             gocc = Signal(32)
             m.d.comb += gocc.eq(tiles * per + (kb - 1))
-            m.d.comb += [occ.eq(gocc), lat.eq(gocc + DESIGN.mac_pipeline_depth + nblk - 1)]
+            m.d.comb += [occ.eq(gocc), lat.eq(gocc + DESIGN.mac_pipeline_depth + gemm_drain_cycles(cfg))]
         with m.Elif(is_op["QUANT"] | is_op["ACCF"] | is_op["DEQ"]):
             blocks = Mux(is_op["QUANT"], d[0].nb, d[1].nb)
             m.d.comb += [occ.eq(blocks), lat.eq(blocks + DESIGN.qnt_depth)]

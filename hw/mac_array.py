@@ -49,6 +49,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from pinta.config import PintaConfig
+from pinta.sim.timing import pe_grid
 
 from .common import (Precision, acc_exponent_bits, block_codes_layout, block_elems,
                      supported_modes)
@@ -58,9 +59,8 @@ from .pe import ProcessingElement
 __all__ = ["MacArray", "operand_layout", "result_layout", "beats_per_transfer", "grid"]
 
 
-def grid(cfg: PintaConfig) -> tuple[int, int]:
-    """(PR, PC): processing elements per array row and column."""
-    return cfg.array_rows // cfg.block_size, cfg.array_cols // cfg.block_size
+#: (PR, PC): processing elements per array row and column (the cycle model's definition).
+grid = pe_grid
 
 
 def beats_per_transfer(cfg: PintaConfig, mode: Precision) -> int:

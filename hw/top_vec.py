@@ -48,7 +48,7 @@ from pinta.config import PintaConfig
 from pinta.sim.isa import OPCODE_SHIFT, OPCODES
 
 from .buffers import ReadPortSignature, WritePortSignature
-from .controller import DESC, field_slice, unit_command_layout
+from .controller import DESC, VEC_ELEMENTWISE, field_slice, unit_command_layout
 from .fp32.arith import fp_add, fp_mul
 from .fp32.microcode import SfuFunc
 from .top_sfu import SfuPipeline
@@ -56,7 +56,7 @@ from .top_sfu import SfuPipeline
 __all__ = ["VecUnit", "VEC_OPS"]
 
 #: Vector instructions this unit executes (the controller refuses the others).
-VEC_OPS = ("VADD", "VSUB", "VMUL", "VNEG", "VSCALE", "VDTANH", "VTANH", "VSIN", "VCOS")
+VEC_OPS = VEC_ELEMENTWISE
 
 _ONE = 0x3F800000
 _SIGN = 0x80000000

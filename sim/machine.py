@@ -29,6 +29,16 @@ from .program import Analysis, Descriptor, ProgramError, analyze
 __all__ = ["Machine", "SimResult", "simulate"]
 
 
+def _overlapping(regions: dict, lo: int, hi: int) -> list:
+    """Keys ``(start, end, ...)`` of ``regions`` whose range meets [lo, hi)."""
+    return [k for k in regions if k[0] < hi and lo < k[1]]
+
+
+def _dram_key(addr: int, d: Descriptor) -> tuple:
+    """Key of a tensor image at DRAM byte ``addr`` in the DRAM shadow (byte range, format, shape)."""
+    return (addr, addr + 8 * d.words, d.fmt, d.rows, d.cols)
+
+
 @dataclass
 class SimResult:
     analysis: Analysis
@@ -87,10 +97,8 @@ class Machine:
             else np.frombuffer(bytes(data), dtype=np.uint8)
         self._dram_reserve(addr + raw.size)
         self._dram[addr:addr + raw.size] = raw
-        if self._dram_shadow:
-            end = addr + raw.size
-            for key in [k for k in self._dram_shadow if k[0] < end and addr < k[1]]:
-                del self._dram_shadow[key]
+        for key in _overlapping(self._dram_shadow, addr, addr + raw.size):
+            del self._dram_shadow[key]
 
     def dram_read(self, addr: int, nbytes: int) -> bytes:
         """``nbytes`` bytes from DRAM byte address ``addr`` (zeros where never written)."""
@@ -138,18 +146,16 @@ class Machine:
     def _flush(self, buf: Buffer, lo: int, hi: int) -> None:
         """Pack the pending writes that overlap words [lo, hi) of ``buf``."""
         pending = self._pending[buf]
-        if pending:
-            for key in [k for k in pending if k[0] < hi and lo < k[1]]:
-                self._pack(*pending.pop(key))
+        for key in _overlapping(pending, lo, hi):
+            self._pack(*pending.pop(key))
 
     def _overwrite(self, buf: Buffer, lo: int, hi: int) -> None:
         """Before words [lo, hi) are replaced whole: pending writes inside are dropped, partly overlapping ones packed."""
         pending = self._pending[buf]
-        if pending:
-            for key in [k for k in pending if k[0] < hi and lo < k[1]]:
-                d, value = pending.pop(key)
-                if not (lo <= key[0] and key[1] <= hi):
-                    self._pack(d, value)
+        for key in _overlapping(pending, lo, hi):
+            d, value = pending.pop(key)
+            if not (lo <= key[0] and key[1] <= hi):
+                self._pack(d, value)
 
     def _decode(self, w: np.ndarray, d: Descriptor):
         if d.fmt == Fmt.fp32:
@@ -174,7 +180,7 @@ class Machine:
 
     def _invalidate(self, buf: Buffer, lo: int, hi: int) -> None:
         shadows = self._shadow[buf]
-        for key in [k for k in shadows if k[0] < hi and lo < k[1]]:
+        for key in _overlapping(shadows, lo, hi):
             del shadows[key]
 
     def write(self, d: Descriptor, value) -> None:
@@ -228,7 +234,7 @@ class Machine:
             self._overwrite(d.buf, d.addr, d.end)
             self._words[d.buf][d.addr:d.end] = self.dram_words(ins["dram"], d.words * 8).view("<u8")
             self._invalidate(d.buf, d.addr, d.end)
-            value = self._dram_shadow.get((ins["dram"], ins["dram"] + 8 * d.words, d.fmt, d.rows, d.cols))
+            value = self._dram_shadow.get(_dram_key(ins["dram"], d))
             if value is not None:
                 self._shadow[d.buf][self._key(d)] = value
             return
@@ -238,7 +244,7 @@ class Machine:
             self.stores.append((ins["dram"], d))
             value = self._shadow[d.buf].get(self._key(d))
             if value is not None:
-                self._dram_shadow[(ins["dram"], ins["dram"] + 8 * d.words, d.fmt, d.rows, d.cols)] = value
+                self._dram_shadow[_dram_key(ins["dram"], d)] = value
             return
         fn = golden_function(name)
         if name == "GEMM":

@@ -32,7 +32,7 @@ from .layout import footprint_words
 
 __all__ = ["DesignFigures", "DESIGN", "Timing", "gemm_drain_cycles", "gemm_prepass_cycles", "gemm_tile_cycles",
            "instruction_timing",
-           "macs_per_multiplier_per_cycle", "sfu_depth", "vector_depth", "SFU_FUNCTION"]
+           "macs_per_multiplier_per_cycle", "pe_grid", "sfu_depth", "vector_depth", "SFU_FUNCTION"]
 
 
 @dataclass(frozen=True)
@@ -127,8 +127,13 @@ def gemm_tiles(m: int, k: int, n: int, cfg: PintaConfig) -> tuple[int, int, int,
     """(Mb, Kb, Nb, tiles): block counts and output-stationary tiles of the PE grid."""
     bs = cfg.block_size
     mb, kb, nb = _ceil_div(m, bs), _ceil_div(k, bs), _ceil_div(n, bs)
-    pr, pc = cfg.array_rows // bs, cfg.array_cols // bs
+    pr, pc = pe_grid(cfg)
     return mb, kb, nb, _ceil_div(mb, pr) * _ceil_div(nb, pc)
+
+
+def pe_grid(cfg: PintaConfig) -> tuple[int, int]:
+    """(PR, PC): processing elements per array row and column, one output block each."""
+    return cfg.array_rows // cfg.block_size, cfg.array_cols // cfg.block_size
 
 
 def gemm_prepass_cycles(kb: int) -> int:
@@ -154,13 +159,14 @@ def gemm_tile_cycles(kb: int, bpc: int, cfg: PintaConfig) -> int:
     the reduction is shorter than the drain, idle cycles open each tile's slot,
     so that a tile's result never arrives before the previous one has left.
     """
-    pr, pc = cfg.array_rows // cfg.block_size, cfg.array_cols // cfg.block_size
+    pr, pc = pe_grid(cfg)
     return max(kb * bpc, pr * pc)
 
 
 def gemm_drain_cycles(cfg: PintaConfig) -> int:
     """Cycles after a tile's first output block until its last is written (PR·PC − 1)."""
-    return (cfg.array_rows // cfg.block_size) * (cfg.array_cols // cfg.block_size) - 1
+    pr, pc = pe_grid(cfg)
+    return pr * pc - 1
 
 
 def block_product_cycles(mode: MacMode, cfg: PintaConfig) -> int:
