@@ -474,4 +474,5 @@ def fp32_tanh(x) -> np.ndarray:
 def fp32_tanh_grad_from_output(t) -> np.ndarray:
     """d tanh(x)/dx from the forward output t = tanh(x): 1 - t*t (one mul, one sub)."""
     t = require_fp32(t, "t")
-    return ONE - t * t
+    with np.errstate(over="ignore"):  # an |t| that is no tanh output may overflow to -inf: an IEEE value
+        return ONE - t * t

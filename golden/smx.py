@@ -174,6 +174,14 @@ def saturate(q: Any, bits: int, out: np.ndarray | None = None) -> np.ndarray:
     return np.clip(np.asarray(q), -limit, limit, out=out)
 
 
+def _saturate_into(work: np.ndarray, bits: int) -> None:
+    # saturate(work, bits, out=work) for a float array without NaN, with two
+    # ufunc calls instead of np.clip's dispatch (the quantizer calls it per chunk).
+    limit = (1 << (bits - 1)) - 1
+    np.minimum(work, limit, out=work)
+    np.maximum(work, -limit, out=work)
+
+
 def shared_exponent(maxabs: Any, bits: int, cfg: PintaConfig | None = None) -> np.ndarray:
     """The shared exponent E of blocks whose largest magnitude is ``maxabs``.
 
@@ -199,10 +207,19 @@ def shared_exponent(maxabs: Any, bits: int, cfg: PintaConfig | None = None) -> n
     m = np.asarray(maxabs, dtype=np.float64)
     if m.size and not (np.all(np.isfinite(m)) and np.min(m) >= 0.0):
         raise ValueError("shared_exponent: block maxima must be finite and non-negative")
+    return _shared_exponent_of(m, bits, cfg)
+
+
+def _shared_exponent_of(m: np.ndarray, bits: int, cfg: PintaConfig) -> np.ndarray:
+    # The rule of shared_exponent for maxima already known finite and >= 0
+    # (float32 or float64: frexp reads the exponent field exactly in either).
     _, e = np.frexp(m)
-    exponent = np.clip(e.astype(np.int64) - 1 - (int(bits) - 2), cfg.exponent_min, cfg.exponent_max)
-    exponent = np.where(m == 0.0, cfg.exponent_min, exponent)
-    return exponent.astype(np.int16)
+    e = e.astype(np.int32)
+    e -= 1 + (bits - 2)
+    np.maximum(e, cfg.exponent_min, out=e)
+    np.minimum(e, cfg.exponent_max, out=e)
+    e[m == 0.0] = cfg.exponent_min
+    return e.astype(np.int16)
 
 
 def quantize_blocks(blocks: np.ndarray, bits: int, cfg: PintaConfig | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -247,12 +264,13 @@ def quantize_blocks(blocks: np.ndarray, bits: int, cfg: PintaConfig | None = Non
             # so the full-size finiteness scan runs only to name them.
             as_finite_matrix(blocks.reshape(nbr * br, nbc * bc))
             raise AssertionError("unreachable: as_finite_matrix refuses non-finite input")
-        e = shared_exponent(maxabs, bits, cfg)
+        # maxabs is finite (checked above) and >= 0 (absolute values)
+        e = _shared_exponent_of(maxabs, bits, cfg)
         exponents[lo:hi] = e
         _scale_by_block_power_of_two(x, np.where(maxabs > 0, -e.astype(np.int32), 0), work)
         # Saturating before rounding equals rounding before saturating (integer
         # limits; see saturate), and keeps every value within int16.
-        saturate(work, bits, out=work)
+        _saturate_into(work, bits)
         _round_half_away_to_int(work, np.int16, out=codes[lo:hi])
     return codes, exponents
 
@@ -281,6 +299,10 @@ def _block_maxima(values: np.ndarray) -> np.ndarray:
     return np.array(out)
 
 
+#: Largest exponent k with 2**k a normal number, per float dtype (np.finfo(dtype).maxexp - 1).
+_MAX_NORMAL_EXPONENT = {np.dtype(t).char: int(np.finfo(t).maxexp) - 1 for t in (np.float32, np.float64)}
+
+
 def _scale_by_block_power_of_two(blocks: np.ndarray, k: np.ndarray, out: np.ndarray) -> None:
     """``out = blocks * 2**k[block]`` for int ``k`` of shape (nbr, nbc), in the dtype of ``blocks``.
 
@@ -290,7 +312,7 @@ def _scale_by_block_power_of_two(blocks: np.ndarray, k: np.ndarray, out: np.ndar
     """
     nbr, br, nbc, bc = blocks.shape
     dtype = blocks.dtype
-    top = np.finfo(dtype).maxexp - 1
+    top = _MAX_NORMAL_EXPONENT[np.dtype(dtype).char]
     first = np.minimum(k, top)
     rest = k - first
     src = blocks
@@ -431,6 +453,29 @@ class SMXTensor:
     def T(self) -> "SMXTensor":
         """The exact transpose: each 4×4 block transposed, same exponents (a view)."""
         return SMXTensor._trusted(self.codes.T, self.exponents.T, (self.shape[1], self.shape[0]), self.bits)
+
+    @classmethod
+    def stack_rows(cls, tiles: "list[SMXTensor]") -> "SMXTensor":
+        """The tensor whose rows are the tiles' rows, in order.
+
+        Every tile but the last must have a row count that is a multiple of
+        4 (whole block rows), and all must share the column count and bits:
+        blocks are quantized independently, so stacking whole block rows is
+        exact (the tensor equals quantizing the stacked values at once).
+        """
+        if not tiles:
+            raise ValueError("stack_rows needs at least one tile")
+        cols, bits = tiles[0].shape[1], tiles[0].bits
+        for k, t in enumerate(tiles):
+            if t.shape[1] != cols or t.bits != bits:
+                raise ValueError(f"tile {k} is {t.shape[1]} columns of INT{t.bits}; tile 0 is {cols} of INT{bits}")
+            if k < len(tiles) - 1 and t.shape[0] % 4:
+                raise ValueError(f"tile {k} has {t.shape[0]} rows: only the last tile may end inside a block row")
+        if len(tiles) == 1:
+            return tiles[0]
+        rows = sum(t.shape[0] for t in tiles)
+        return cls._trusted(np.concatenate([t.codes for t in tiles]), np.concatenate([t.exponents for t in tiles]),
+                            (rows, cols), bits)
 
     @property
     def padded_shape(self) -> tuple[int, int]:

@@ -7,7 +7,9 @@ cycles per wall-clock second for each:
   with ``put_fp32``), best of ``--repeat``; the first run, which also
   validates and schedules the program, is printed separately.
 * **Verilator**: the top with its DRAM model (``PintaSystem``, hw/top_sim.py;
-  the build is cached under ``--build-dir``), driven by the cocotb bench
+  the build is cached under ``--build-dir``; C++ compiled with
+  ``--verilator-opt``, ``-O2`` by default, because a speed claim is only fair
+  against an optimised model), driven by the cocotb bench
   hw/top_cocotb.py: program and data are loaded through the host port
   (untimed), then each run is timed from the start write to the status read,
   with no Python per clock cycle in between. Best of ``--repeat``.
@@ -27,7 +29,16 @@ from pathlib import Path
 
 __all__ = ["register_bench", "program_case", "time_simulator", "time_verilator"]
 
-PROGRAMS = ("gemm", "vec_chain", "sfu_chain")
+#: Benchmark programs: name -> (description). Short ones show the simulator's
+#: per-instruction cost; the longer ones (more cycles per instruction, as in a
+#: training iteration) show how the two engines scale.
+PROGRAMS = {
+    "gemm": "gemm_program 16x16 . 16x16 INT8, requantized",
+    "gemm_32x64x32": "gemm_program 32x64 . 64x32 INT8, requantized",
+    "vec_chain": "vector_chain_program (7x5 FP32 chain + GEMM/ACCF)",
+    "sfu_chain": "sfu_chain_program 16x13 (VTANH/VSIN/VCOS mixed with FP32 arithmetic)",
+    "sfu_chain_32x32": "sfu_chain_program 32x32 (VTANH/VSIN/VCOS mixed with FP32 arithmetic)",
+}
 
 
 def program_case(cfg, name: str):
@@ -38,17 +49,18 @@ def program_case(cfg, name: str):
 
     from .top_programs import sfu_chain_inputs, sfu_chain_program, vector_chain_inputs, vector_chain_program
 
-    if name == "gemm":
+    if name not in PROGRAMS:
+        raise ValueError(f"unknown program {name!r}; programs: {', '.join(PROGRAMS)}")
+    if name.startswith("gemm"):
+        m, k, n = (16, 16, 16) if name == "gemm" else (int(v) for v in name.split("_")[1].split("x"))
         rng = np.random.default_rng(0)
-        x = rng.standard_normal((16, 16)).astype(np.float32)
-        w = rng.standard_normal((16, 16)).astype(np.float32)
-        return gemm_program(cfg, x, w), "gemm_program 16x16 . 16x16 INT8, requantized"
+        x = rng.standard_normal((m, k)).astype(np.float32)
+        w = rng.standard_normal((k, n)).astype(np.float32)
+        return gemm_program(cfg, x, w), PROGRAMS[name]
     if name == "vec_chain":
-        return vector_chain_program(cfg, *vector_chain_inputs()), "vector_chain_program (7x5 FP32 chain + GEMM/ACCF)"
-    if name == "sfu_chain":
-        return (sfu_chain_program(cfg, *sfu_chain_inputs(seed=12, rows=16, cols=13)),
-                "sfu_chain_program 16x13 (VTANH/VSIN/VCOS mixed with FP32 arithmetic)")
-    raise ValueError(f"unknown program {name!r}; programs: {', '.join(PROGRAMS)}")
+        return vector_chain_program(cfg, *vector_chain_inputs()), PROGRAMS[name]
+    rows, cols = (16, 13) if name == "sfu_chain" else (int(v) for v in name.split("_")[2].split("x"))
+    return sfu_chain_program(cfg, *sfu_chain_inputs(seed=12, rows=rows, cols=cols)), PROGRAMS[name]
 
 
 def time_simulator(cfg, pb, repeat: int) -> dict:
@@ -74,7 +86,7 @@ def time_simulator(cfg, pb, repeat: int) -> dict:
     return {"cycles": res.analysis.total_cycles, "first_s": first, "best_s": best}
 
 
-def time_verilator(cfg, pb, cycles: int, repeat: int, build_dir: Path) -> dict:
+def time_verilator(cfg, pb, cycles: int, repeat: int, build_dir: Path, opt: str = "-O2") -> dict:
     """Build (or reuse) the Verilator model and time ``repeat`` runs; seconds of the build/reuse
     step, of the whole cocotb process, and the best run."""
     from pinta.sim import layout
@@ -85,7 +97,7 @@ def time_verilator(cfg, pb, cycles: int, repeat: int, build_dir: Path) -> dict:
     from .top_sim import build_system
 
     t0 = time.perf_counter()
-    model = build_system(cfg, build_dir)
+    model = build_system(cfg, build_dir, opt=opt)
     build_s = time.perf_counter() - t0
     case = {"program": [f"{encode(i):032x}" for i in pb.program],
             "dram": {str(a // 8): [int(w) for w in layout.pack_fp32(np.asarray(x, np.float32))]
@@ -115,34 +127,50 @@ def _cmd(args) -> int:
     cfg = load_config(args.config)
     if args.repeat < 1:
         raise UserError(f"--repeat must be >= 1, got {args.repeat}")
-    try:
-        pb, what = program_case(cfg, args.program)
-    except ValueError as e:
-        raise UserError(str(e)) from None
-    sim = time_simulator(cfg, pb, args.repeat)
-    cyc = sim["cycles"]
-    print(f"program: {what}; config {cfg.name}; {len(pb.program)} instructions, {cyc} cycles")
-    print("wall-clock seconds on this machine (shared: compare orders of magnitude)")
-    print(f"{'engine':<36} {'seconds/run':>12} {'cycles/s':>12}")
-    print(f"{'simulator, first run (+ validation)':<36} {sim['first_s']:>12.4g} {cyc / sim['first_s']:>12.4g}")
-    print(f"{'simulator, best of ' + str(args.repeat):<36} {sim['best_s']:>12.4g} {cyc / sim['best_s']:>12.4g}")
-    if args.no_verilator:
-        return 0
+    names = list(PROGRAMS) if args.program == "all" else [args.program]
     build_dir = Path(args.build_dir or os.environ.get("PINTA_RTL_BUILD_DIR") or Path(tempfile.gettempdir()) / "pinta_rtl_build")
-    ver = time_verilator(cfg, pb, cyc, args.repeat, build_dir)
-    print(f"{'Verilator, best of ' + str(args.repeat):<36} {ver['best_s']:>12.4g} {cyc / ver['best_s']:>12.4g}")
-    print(f"simulator / Verilator time per run: {sim['best_s'] / ver['best_s']:.3g}")
-    print(f"(Verilator model build or reuse {ver['build_s']:.1f} s in {build_dir}; cocotb process with "
-          f"loading and {args.repeat} runs {ver['process_s']:.1f} s; every run's cycle counter = {cyc})")
+    print(f"config {cfg.name}; wall-clock seconds per run on this machine, best of {args.repeat} "
+          f"(shared machine: compare orders of magnitude)")
+    rows = []
+    for name in names:
+        try:
+            pb, what = program_case(cfg, name)
+        except ValueError as e:
+            raise UserError(str(e)) from None
+        sim = time_simulator(cfg, pb, args.repeat)
+        cyc = sim["cycles"]
+        print(f"\n{name}: {what}; {len(pb.program)} instructions, {cyc} cycles")
+        print(f"  simulator: first run (+ validation) {sim['first_s']:.4g} s, best {sim['best_s']:.4g} s "
+              f"({cyc / sim['best_s']:.4g} cycles/s)")
+        row = {"program": name, "instructions": len(pb.program), "cycles": cyc, "sim_s": sim["best_s"]}
+        if not args.no_verilator:
+            ver = time_verilator(cfg, pb, cyc, args.repeat, build_dir, args.verilator_opt)
+            print(f"  Verilator {args.verilator_opt}: best {ver['best_s']:.4g} s ({cyc / ver['best_s']:.4g} cycles/s); "
+                  f"model build or reuse {ver['build_s']:.1f} s, cocotb process {ver['process_s']:.1f} s; "
+                  f"every run's cycle counter = {cyc}")
+            row["verilator_s"] = ver["best_s"]
+        rows.append(row)
+    if not args.no_verilator:
+        print(f"\n{'program':<18} {'instr':>6} {'cycles':>8} {'simulator s':>12} {'Verilator s':>12} {'speed-up':>9}")
+        for r in rows:
+            print(f"{r['program']:<18} {r['instructions']:>6} {r['cycles']:>8} {r['sim_s']:>12.4g} "
+                  f"{r['verilator_s']:>12.4g} {r['verilator_s'] / r['sim_s']:>8.0f}x")
+        print(f"(Verilator {args.verilator_opt}, build folder {build_dir}; speed-up = Verilator time / simulator time)")
     return 0
 
 
 def register_bench(sub) -> None:
+    from .top_sim import OPT_LEVELS
+
     p = sub.add_parser("rtl-top", help="simulator speed against the Verilator model of the top on the same program")
     p.add_argument("--config", default="tiny", help="preset or TOML file [tiny]")
-    p.add_argument("--program", default="gemm", choices=PROGRAMS, help="benchmark program [gemm]")
+    p.add_argument("--program", default="gemm", choices=[*PROGRAMS, "all"],
+                   help="benchmark program, or all of them in turn [gemm]")
     p.add_argument("--repeat", type=int, default=5, help="runs per engine; the best is kept [5]")
     p.add_argument("--build-dir", default=None,
                    help="Verilator build cache (default: $PINTA_RTL_BUILD_DIR or <tmp>/pinta_rtl_build)")
     p.add_argument("--no-verilator", action="store_true", help="time the simulator only")
+    p.add_argument("--verilator-opt", default="-O2", choices=OPT_LEVELS,
+                   help="C++ optimisation of the Verilator model [-O2]; the regressions build -O0, "
+                        "which compiles faster and runs several times slower")
     p.set_defaults(func=_cmd)

@@ -15,6 +15,7 @@ words, reshaping/permuting through views, and packing results back.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,14 +30,111 @@ from .program import Analysis, Descriptor, ProgramError, analyze
 __all__ = ["Machine", "SimResult", "simulate"]
 
 
-def _overlapping(regions: dict, lo: int, hi: int) -> list:
-    """Keys ``(start, end, ...)`` of ``regions`` whose range meets [lo, hi)."""
-    return [k for k in regions if k[0] < hi and lo < k[1]]
+class _Regions:
+    """Disjoint ranges [start, end), each with a value, keyed by tuples ``(start, end, ...)``.
+
+    The machine's shadows, pending writes and DRAM shadow. Every insertion
+    comes after the ranges it meets were removed, so the ranges never
+    overlap and, sorted by start, their ends are sorted too: the ranges that
+    meet [lo, hi) are found by bisection, not by scanning every region (a
+    training iteration keeps hundreds of them per buffer).
+    """
+
+    __slots__ = ("_starts", "_items")
+
+    def __init__(self):
+        self._starts: list[int] = []
+        self._items: dict[int, tuple[tuple, object]] = {}  # start -> (key, value)
+
+    def get(self, key: tuple):
+        item = self._items.get(key[0])
+        return item[1] if item is not None and item[0] == key else None
+
+    def __setitem__(self, key: tuple, value) -> None:
+        start, end = key[0], key[1]
+        item = self._items.get(start)
+        if item is None:
+            i = bisect.bisect_left(self._starts, start)
+            if (i and self._items[self._starts[i - 1]][0][1] > start) or \
+                    (i < len(self._starts) and self._starts[i] < end):
+                raise AssertionError(f"region {key} overlaps a region still held")
+            self._starts.insert(i, start)
+        elif item[0] != key:
+            raise AssertionError(f"region {key} overlaps region {item[0]} still held")
+        self._items[start] = (key, value)
+
+    def pop(self, key: tuple):
+        item = self._items.pop(key[0])
+        if item[0] != key:
+            raise KeyError(key)
+        del self._starts[bisect.bisect_left(self._starts, key[0])]
+        return item[1]
+
+    def overlapping(self, lo: int, hi: int) -> list[tuple]:
+        """Keys of the regions that meet [lo, hi)."""
+        starts, items, out = self._starts, self._items, []
+        i = bisect.bisect_left(starts, hi)  # regions [0, i) start below hi
+        while i:
+            i -= 1
+            key = items[starts[i]][0]
+            if key[1] <= lo:
+                break
+            out.append(key)
+        return out
+
+    def keys(self) -> list[tuple]:
+        return [self._items[s][0] for s in self._starts]
 
 
 def _dram_key(addr: int, d: Descriptor) -> tuple:
     """Key of a tensor image at DRAM byte ``addr`` in the DRAM shadow (byte range, format, shape)."""
     return (addr, addr + 8 * d.words, d.fmt, d.rows, d.cols)
+
+
+class _RowTiles:
+    """The QUANTR row tiles written into one SMX descriptor ``d`` since its words were last packed.
+
+    The words outside the tiles were packed when the first tile came, so
+    packing the tiles over them, in write order, gives the words that eager
+    packing gives.
+    """
+
+    def __init__(self, d: Descriptor, cfg: PintaConfig):
+        self.d, self.cfg = d, cfg
+        self.tiles: list[tuple[int, object]] = []  # (first row, SMXTensor), in write order
+        self.rows = 0
+
+    def put(self, row: int, tile) -> None:
+        end = row + tile.shape[0]
+        # A tile inside the new one's rows is overwritten whole (tiles are whole block
+        # rows: its code words and exponent bytes are among the new tile's), so it is dropped.
+        self.tiles = [(r, t) for r, t in self.tiles if not (row <= r and r + t.shape[0] <= end)]
+        self.tiles.append((row, tile))
+        self.rows = sum(t.shape[0] for _, t in self.tiles)
+
+    def value(self):
+        """d's SMXTensor when the tiles cover its rows exactly once, else None."""
+        if self.rows != self.d.rows:
+            return None
+        from pinta.golden.smx import SMXTensor
+
+        order = sorted(self.tiles, key=lambda rt: rt[0])
+        row = 0
+        for r, t in order:
+            if r != row:
+                return None
+            row += t.shape[0]
+        return SMXTensor.stack_rows([t for _, t in order])
+
+    def pack_into(self, words: np.ndarray, last_only: bool = False) -> None:
+        d, cfg = self.d, self.cfg
+        bits = d.fmt.smx_bits
+        for row, tile in self.tiles[-1:] if last_only else self.tiles:
+            img = layout.pack_smx(tile, cfg)
+            c0, c1, e0, e1 = layout.smx_row_tile(d.rows, d.cols, bits, row, tile.shape[0], cfg)
+            # The tile's block records, then its exponent slots, into d's image (the rest is untouched).
+            words[d.addr + c0:d.addr + c1] = img[:c1 - c0]
+            words[d.addr:d.end].view(np.uint8)[e0:e1] = img[c1 - c0:].view(np.uint8)[:e1 - e0]
 
 
 @dataclass
@@ -70,15 +168,16 @@ class Machine:
     def __init__(self, cfg: PintaConfig, *, check_layout: bool = False):
         self.cfg = cfg
         self.check_layout = check_layout
-        self._shadow: dict[Buffer, dict[tuple, object]] = {b: {} for b in Buffer}
+        self._shadow: dict[Buffer, _Regions] = {b: _Regions() for b in Buffer}
         self._words = {b: np.zeros(layout.buffer_words(getattr(cfg.buffers, b.name)), dtype=np.uint64) for b in Buffer}
-        self._pending: dict[Buffer, dict[tuple, tuple[Descriptor, object]]] = {b: {} for b in Buffer}
+        self._functions: dict[str, object] = {}  # mnemonic -> golden callable, looked up once per machine
+        self._pending: dict[Buffer, _Regions] = {b: _Regions() for b in Buffer}  # values (Descriptor, value)
         # Byte-addressed DRAM, grown on demand (capacity doubles); unwritten bytes read as 0.
         self._dram = np.zeros(0, dtype=np.uint8)
         # Decoded values of tensors a STORE put in DRAM, keyed by
         # (byte address, byte end, fmt, rows, cols): a LOAD of the same image
         # then skips the unpacking, as a read of a written region does.
-        self._dram_shadow: dict[tuple, object] = {}
+        self._dram_shadow = _Regions()
         self.dram_size = 0
         #: (dram byte address, descriptor) of every STORE, in program order.
         self.stores: list[tuple[int, Descriptor]] = []
@@ -97,8 +196,8 @@ class Machine:
             else np.frombuffer(bytes(data), dtype=np.uint8)
         self._dram_reserve(addr + raw.size)
         self._dram[addr:addr + raw.size] = raw
-        for key in _overlapping(self._dram_shadow, addr, addr + raw.size):
-            del self._dram_shadow[key]
+        for key in self._dram_shadow.overlapping(addr, addr + raw.size):
+            self._dram_shadow.pop(key)
 
     def dram_read(self, addr: int, nbytes: int) -> bytes:
         """``nbytes`` bytes from DRAM byte address ``addr`` (zeros where never written)."""
@@ -133,6 +232,9 @@ class Machine:
         return self._words[d.buf][d.addr:d.end]
 
     def _pack(self, d: Descriptor, value) -> None:
+        if isinstance(value, _RowTiles):
+            value.pack_into(self._words[d.buf])
+            return
         if d.fmt == Fmt.fp32:
             image = layout.pack_fp32(value)
         elif d.fmt == Fmt.acc:
@@ -146,13 +248,13 @@ class Machine:
     def _flush(self, buf: Buffer, lo: int, hi: int) -> None:
         """Pack the pending writes that overlap words [lo, hi) of ``buf``."""
         pending = self._pending[buf]
-        for key in _overlapping(pending, lo, hi):
+        for key in pending.overlapping(lo, hi):
             self._pack(*pending.pop(key))
 
     def _overwrite(self, buf: Buffer, lo: int, hi: int) -> None:
         """Before words [lo, hi) are replaced whole: pending writes inside are dropped, partly overlapping ones packed."""
         pending = self._pending[buf]
-        for key in _overlapping(pending, lo, hi):
+        for key in pending.overlapping(lo, hi):
             d, value = pending.pop(key)
             if not (lo <= key[0] and key[1] <= hi):
                 self._pack(d, value)
@@ -180,8 +282,31 @@ class Machine:
 
     def _invalidate(self, buf: Buffer, lo: int, hi: int) -> None:
         shadows = self._shadow[buf]
-        for key in _overlapping(shadows, lo, hi):
-            del shadows[key]
+        for key in shadows.overlapping(lo, hi):
+            shadows.pop(key)
+
+    def _put_row_tile(self, d: Descriptor, row: int, tile) -> None:
+        """QUANTR: SMX ``tile`` becomes rows [row, row + tile rows) of ``d``; the rest of d's words stay.
+
+        The tiles written into one descriptor in a row are kept as one pending
+        :class:`_RowTiles` (packed on demand like any pending write); once they
+        cover every row, their stack is d's shadow, so the GEMM that reads the
+        assembled operand skips unpacking it.
+        """
+        pending, key = self._pending[d.buf], self._key(d)
+        entry = pending.get(key)
+        if entry is None or not isinstance(entry[1], _RowTiles):
+            # Words outside the tiles keep what they hold: pack what is pending there first.
+            self._flush(d.buf, d.addr, d.end)
+            entry = pending[key] = (d, _RowTiles(d, self.cfg))
+        self._invalidate(d.buf, d.addr, d.end)
+        tiles = entry[1]
+        tiles.put(row, tile)
+        if self.check_layout:  # words always current: the tests decode and compare every read
+            tiles.pack_into(self._words[d.buf], last_only=True)
+        value = tiles.value()
+        if value is not None:
+            self._shadow[d.buf][key] = value
 
     def write(self, d: Descriptor, value) -> None:
         if d.fmt == Fmt.fp32:
@@ -217,11 +342,13 @@ class Machine:
         return SimResult(an, self)
 
     def _exact_values(self, d: Descriptor) -> np.ndarray:
-        """Exact real values (float64) of an fp32 or acc operand."""
+        """Exact real values of an fp32 operand (float32, as stored) or an acc operand (float64)."""
         v = self.read(d)
         if d.fmt == Fmt.acc:
             return v.to_float()
-        return v.astype(np.float64)  # float32 -> float64 is exact
+        # The quantizer gives float32 input the codes it gives the same values in
+        # float64 (docs/numerics.md §6), and works on it faster.
+        return v
 
     def _execute(self, ins: Instr, descs: dict[int, Descriptor], views) -> None:
         name = ins.mnemonic
@@ -246,7 +373,9 @@ class Machine:
             if value is not None:
                 self._dram_shadow[_dram_key(ins["dram"], d)] = value
             return
-        fn = golden_function(name)
+        fn = self._functions.get(name)
+        if fn is None:
+            fn = self._functions[name] = golden_function(name)
         if name == "GEMM":
             acc = fn(self.read(D("a")), self.read(D("b")), transpose_a=bool(ins["ta"]), transpose_b=bool(ins["tb"]), cfg=cfg)
             self.write(D("dst"), acc)
@@ -271,14 +400,7 @@ class Machine:
                 v = views[ins["view"]]
                 vals = vals.reshape(v.dims).transpose(v.perm)
             n_rows = vals.size // out.cols
-            img = layout.pack_smx(fn(vals.reshape(n_rows, out.cols), bits, cfg), cfg)
-            c0, c1, e0, e1 = layout.smx_row_tile(out.rows, out.cols, bits, ins["row"], n_rows, cfg)
-            self._flush(out.buf, out.addr, out.end)
-            words = self._words[out.buf]
-            # The tile's block records, then its exponent slots, into dst's image (the rest is untouched).
-            words[out.addr + c0:out.addr + c1] = img[:c1 - c0]
-            words[out.addr:out.end].view(np.uint8)[e0:e1] = img[c1 - c0:].view(np.uint8)[:e1 - e0]
-            self._invalidate(out.buf, out.addr, out.end)
+            self._put_row_tile(out, ins["row"], fn(vals.reshape(n_rows, out.cols), bits, cfg))
         elif name == "DIFFQ":
             qb, qd = D("qbase"), D("qdiff")
             b, d = fn(self._exact_values(D("base")), self._exact_values(D("diff")), qb.fmt.smx_bits, cfg)

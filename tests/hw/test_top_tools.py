@@ -76,8 +76,19 @@ def test_bench_rtl_top_simulator_only(capsys):
     m = Machine(load_config("tiny"))
     for a, x in pb.inputs.items():
         m.put_fp32(a, x)
-    assert f"{m.run(pb.program).analysis.total_cycles} cycles" in out
-    assert "simulator, best of 1" in out and "Verilator" not in out
+    assert f"{len(pb.program)} instructions, {m.run(pb.program).analysis.total_cycles} cycles" in out
+    assert "simulator: first run" in out and "Verilator" not in out
+
+
+def test_bench_rtl_top_programs_are_buildable():
+    from pinta.hw.bench_top import PROGRAMS, program_case
+
+    cfg = load_config("tiny")
+    for name in PROGRAMS:
+        pb, what = program_case(cfg, name)
+        assert what == PROGRAMS[name] and pb.program
+    with pytest.raises(ValueError, match="unknown program"):
+        program_case(cfg, "gemm_1x2")
 
 
 def test_bench_rtl_top_rejects_a_bad_repeat():

@@ -6,6 +6,7 @@ import pytest
 
 from pinta.golden import reduce, smx
 from pinta.sim.isa import Buffer, Fmt, Instr, MacMode, assemble, decode, disassemble, encode
+from pinta.sim.machine import Machine
 from pinta.sim.program import ProgramError, analyze
 from pinta.sim.programs import ProgramBuilder
 
@@ -136,3 +137,56 @@ def test_quantr_through_a_view_and_its_validation():
                 "TDESC t1, buf=weights, fmt=smx8, addr=0x0, rows=16, cols=12\nQUANTR t1, t0, v0, row=2\n")
     with pytest.raises(ProgramError, match="block boundary"):
         analyze(bad, CFG)
+
+
+def test_quantr_tiles_in_any_order_feed_a_gemm_as_eager_packing_does():
+    """Row tiles written out of order, rewritten, or overlapping, then read by a GEMM: the fast
+    machine (deferred packing; the tiles' stack as the shadow once they cover the rows) gives
+    the words and results of the checking machine, which packs every tile at once and decodes
+    every read."""
+    rows, cols = 24, 8
+    x = data((rows, cols), 11, 4.0)
+    y = data((rows, cols), 12, 0.5)
+    pb = ProgramBuilder(CFG)
+    tx = pb.load_fp32(Buffer.activations, x)
+    ty = pb.load_fp32(Buffer.activations, y)
+    cases = [
+        # the last tile completes the rows (rewriting rows 0..8): read through the stacked shadow
+        ([(16, 8, tx), (0, 8, ty), (8, 8, tx), (0, 8, tx)], x),
+        # a tile across two others: no single stack, the words decide
+        ([(16, 8, tx), (0, 8, tx), (8, 8, ty), (8, 8, tx), (4, 8, ty)], np.concatenate([x[:4], y[4:12], x[12:]])),
+    ]
+    dsts = []
+    for k, (tiles, _) in enumerate(cases):
+        dst = pb.tensor(Buffer.weights, Fmt.smx8, rows, cols)
+        for r0, n, src in tiles:
+            part = pb.describe(Buffer.activations, Fmt.fp32, src.addr + r0 * cols // 2, n, cols)
+            pb.use(dst, part)
+            pb.emit("QUANTR", dst=dst.reg, src=part.reg, view=0, row=r0)
+        pb.store(f"acc{k}", pb.gemm(dst, dst, MacMode.i8x8, tb=True))
+        pb.store(f"dst{k}", dst)
+        dsts.append(dst)
+    machines = []
+    for check in (True, False):
+        m = Machine(CFG, check_layout=check)
+        for addr, v in pb.inputs.items():
+            m.put_fp32(addr, v)
+        m.run(pb.program)
+        machines.append(m)
+    slow, fast = machines
+    for dst, (_, want) in zip(dsts, cases):
+        d = dst.descriptor(CFG)
+        assert slow.read(d) == fast.read(d) == smx.smx_quantize(want, 8, cfg=CFG)
+    for b in Buffer:
+        assert np.array_equal(slow.buffers[b], fast.buffers[b])
+    assert slow.dram_read(0, slow.dram_size) == fast.dram_read(0, fast.dram_size)
+
+
+def test_stack_rows_equals_quantizing_the_stacked_values():
+    x = data((22, 10), 13, 3.0)
+    tiles = [smx.smx_quantize(x[r:r + 8], 12, cfg=CFG) for r in range(0, 22, 8)]
+    assert smx.SMXTensor.stack_rows(tiles) == smx.smx_quantize(x, 12, cfg=CFG)
+    with pytest.raises(ValueError, match="only the last tile"):
+        smx.SMXTensor.stack_rows([tiles[2], tiles[0]])
+    with pytest.raises(ValueError, match="columns"):
+        smx.SMXTensor.stack_rows([tiles[0], smx.smx_quantize(x[:4, :4], 12, cfg=CFG)])
