@@ -16,6 +16,7 @@ words, reshaping/permuting through views, and packing results back.
 from __future__ import annotations
 
 import bisect
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -165,9 +166,13 @@ class Machine:
     ``check_layout=True`` every write packs at once.
     """
 
-    def __init__(self, cfg: PintaConfig, *, check_layout: bool = False):
+    def __init__(self, cfg: PintaConfig, *, check_layout: bool = False, time_golden: bool = False):
         self.cfg = cfg
         self.check_layout = check_layout
+        #: CPU seconds spent inside golden-model calls (counted when ``time_golden``): the
+        #: rest of a run's time is the machine's own overhead (decoding, packing, dispatch).
+        self.golden_seconds = 0.0
+        self._time_golden = time_golden
         self._shadow: dict[Buffer, _Regions] = {b: _Regions() for b in Buffer}
         self._words = {b: np.zeros(layout.buffer_words(getattr(cfg.buffers, b.name)), dtype=np.uint64) for b in Buffer}
         self._functions: dict[str, object] = {}  # mnemonic -> golden callable, looked up once per machine
@@ -341,11 +346,24 @@ class Machine:
                 raise ProgramError(i, ins.mnemonic, f"at run time: {e}") from e
         return SimResult(an, self)
 
+    def _timed(self, fn):
+        """``fn``, counting its CPU time into :attr:`golden_seconds` when the machine times golden calls."""
+        if not self._time_golden:
+            return fn
+
+        def timed(*args, **kwargs):
+            t0 = time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.golden_seconds += time.process_time() - t0
+        return timed
+
     def _exact_values(self, d: Descriptor) -> np.ndarray:
         """Exact real values of an fp32 operand (float32, as stored) or an acc operand (float64)."""
         v = self.read(d)
         if d.fmt == Fmt.acc:
-            return v.to_float()
+            return self._timed(v.to_float)()
         # The quantizer gives float32 input the codes it gives the same values in
         # float64 (docs/numerics.md §6), and works on it faster.
         return v
@@ -375,7 +393,7 @@ class Machine:
             return
         fn = self._functions.get(name)
         if fn is None:
-            fn = self._functions[name] = golden_function(name)
+            fn = self._functions[name] = self._timed(golden_function(name))
         if name == "GEMM":
             acc = fn(self.read(D("a")), self.read(D("b")), transpose_a=bool(ins["ta"]), transpose_b=bool(ins["tb"]), cfg=cfg)
             self.write(D("dst"), acc)
@@ -384,7 +402,7 @@ class Machine:
             bits = out.fmt.smx_bits
             if ins["view"] == 0 and src.fmt == Fmt.acc and (src.rows, src.cols) == (out.rows, out.cols):
                 from pinta.golden.smx import smx_requantize
-                self.write(out, smx_requantize(self.read(src), bits, cfg))
+                self.write(out, self._timed(smx_requantize)(self.read(src), bits, cfg))
                 return
             vals = self._exact_values(src)
             if ins["view"]:
@@ -407,11 +425,12 @@ class Machine:
             self.write(qb, b)
             self.write(qd, d)
         elif name == "ACCF":
-            self.write(D("dst"), fn(self.read(D("a")).to_float()))
+            acc = self.read(D("a"))
+            self.write(D("dst"), fn(self._timed(acc.to_float)()))
         elif name == "DEQ":
             exact = fn(self.read(D("a")))
             from pinta.golden.fp32 import to_fp32
-            f32 = to_fp32(exact)
+            f32 = self._timed(to_fp32)(exact)
             if not np.array_equal(f32.astype(np.float64), exact):
                 raise ValueError(f"DEQ: SMX values of {D('a').describe()} are not all exactly representable in FP32")
             self.write(D("dst"), f32)

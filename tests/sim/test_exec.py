@@ -1,5 +1,7 @@
 """Every implemented instruction, and whole programs, equal the golden model bit for bit."""
 
+import time
+
 import numpy as np
 import pytest
 
@@ -352,3 +354,17 @@ def test_stein_estimates_equal_golden():
     wg, wl, wv = stein_sums.stein_estimates(up, um, delta.reshape(B, K, D), sigma)
     assert same_fp32(get(g), wg) and same_fp32(get(lap).reshape(-1), wl) and same_fp32(get(val).reshape(-1), wv)
     assert res.analysis.actions["stein_estimate_terms"] == B * K * (D + 2)
+
+
+def test_golden_time_is_counted_only_when_asked():
+    pb, _, _ = _acc_program()
+    counted = []
+    for timed in (False, True):
+        m = Machine(CFG, time_golden=timed)
+        for addr, v in pb.inputs.items():
+            m.put_fp32(addr, v)
+        t0 = time.process_time()
+        m.run(pb.program)
+        counted.append((m.golden_seconds, time.process_time() - t0))
+    assert counted[0][0] == 0.0
+    assert 0.0 < counted[1][0] <= counted[1][1]
