@@ -4,12 +4,13 @@ Both run one ISA program to completion, and the benchmark prints simulated
 cycles per wall-clock second for each:
 
 * **simulator**: ``Machine(cfg).run(program)`` in this process (data placed
-  with ``put_fp32``), best of ``--repeat``; the first run, which also
-  validates and schedules the program, is printed separately.
+  with ``put_fp32`` beforehand, untimed), best of ``--repeat``; the first run,
+  which also validates and schedules the program, is printed separately.
 * **Verilator**: the top with its DRAM model (``PintaSystem``, hw/top_sim.py;
   the build is cached under ``--build-dir``; C++ compiled with
-  ``--verilator-opt``, ``-O2`` by default, because a speed claim is only fair
-  against an optimised model), driven by the cocotb bench
+  ``--verilator-opt``, ``-O1`` by default: a speed claim is only fair against
+  an optimised model, and on this design -O1 compiles in about half the time
+  of -O2), driven by the cocotb bench
   hw/top_cocotb.py: program and data are loaded through the host port
   (untimed), then each run is timed from the start write to the status read,
   with no Python per clock cycle in between. Best of ``--repeat``.
@@ -64,29 +65,35 @@ def program_case(cfg, name: str):
 
 
 def time_simulator(cfg, pb, repeat: int) -> dict:
-    """Wall seconds of the first run and the best of ``repeat`` later runs, and the cycle count."""
+    """Wall seconds of the first run and the best of ``repeat`` later runs, and the cycle count.
+
+    As on the Verilator side, placing the program's data in DRAM is not timed:
+    each run gets a fresh machine with its data, then ``Machine.run`` is timed.
+    """
     from pinta.sim.machine import Machine
     from pinta.sim.program import _analyze_cached
 
-    def run():
+    def loaded():
         m = Machine(cfg)
         for addr, x in pb.inputs.items():
             m.put_fp32(addr, x)
-        return m.run(pb.program)
+        return m
 
     _analyze_cached.cache_clear()
+    m = loaded()
     t0 = time.perf_counter()
-    res = run()
+    res = m.run(pb.program)
     first = time.perf_counter() - t0
     best = float("inf")
     for _ in range(repeat):
+        m = loaded()
         t0 = time.perf_counter()
-        run()
+        m.run(pb.program)
         best = min(best, time.perf_counter() - t0)
     return {"cycles": res.analysis.total_cycles, "first_s": first, "best_s": best}
 
 
-def time_verilator(cfg, pb, cycles: int, repeat: int, build_dir: Path, opt: str = "-O2") -> dict:
+def time_verilator(cfg, pb, cycles: int, repeat: int, build_dir: Path, opt: str = "-O1") -> dict:
     """Build (or reuse) the Verilator model and time ``repeat`` runs; seconds of the build/reuse
     step, of the whole cocotb process, and the best run."""
     from pinta.sim import layout
@@ -170,7 +177,7 @@ def register_bench(sub) -> None:
     p.add_argument("--build-dir", default=None,
                    help="Verilator build cache (default: $PINTA_RTL_BUILD_DIR or <tmp>/pinta_rtl_build)")
     p.add_argument("--no-verilator", action="store_true", help="time the simulator only")
-    p.add_argument("--verilator-opt", default="-O2", choices=OPT_LEVELS,
-                   help="C++ optimisation of the Verilator model [-O2]; the regressions build -O0, "
+    p.add_argument("--verilator-opt", default="-O1", choices=OPT_LEVELS,
+                   help="C++ optimisation of the Verilator model [-O1]; the regressions build -O0, "
                         "which compiles faster and runs several times slower")
     p.set_defaults(func=_cmd)

@@ -8,7 +8,7 @@ made for this large design on small shared machines:
 
 * the C++ is compiled with ``-O0`` by default: the top is large and the
   regressions' runs are short, so compile time dominates (the speed benchmark,
-  ``pinta bench rtl-top``, builds with ``-O2``: a speed comparison is only fair
+  ``pinta bench rtl-top``, builds with ``-O1``: a speed comparison is only fair
   against an optimised model);
 * only the top module's ports are VPI-visible (a control file instead of
   cocotb's ``--public-flat-rw`` on every signal): the bench touches ports only;
