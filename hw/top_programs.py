@@ -11,7 +11,8 @@ import numpy as np
 
 from pinta.sim.programs import ProgramBuilder
 
-__all__ = ["vector_chain_program", "vector_chain_inputs", "sfu_chain_program", "sfu_chain_inputs"]
+__all__ = ["vector_chain_program", "vector_chain_inputs", "sfu_chain_program", "sfu_chain_inputs",
+           "divsqrt_chain_program", "divsqrt_chain_inputs"]
 
 
 def _f32_bits(v: float) -> int:
@@ -80,7 +81,7 @@ def sfu_chain_program(cfg, x, y, z) -> ProgramBuilder:
     back (each after the previous one's occupancy, once its operands are loaded),
     so the VSIN/VCOS passes (SINCOS pipeline), the longer VTANH ones and the
     arithmetic ones are written in the same cycles through their own ports
-    (tests/hw/top_cases.py ``sfu_write_overlap``); VDTANH and VMUL consume special-function results
+    (tests/hw/top_cases.py ``vec_write_overlap``); VDTANH and VMUL consume special-function results
     (RAW), VTANH, VSIN and VCOS then consume arithmetic ones.
 
     The arithmetic instructions take ``z`` (finite, nonzero) as their second
@@ -107,7 +108,7 @@ def sfu_chain_program(cfg, x, y, z) -> ProgramBuilder:
     sn = vec("VSIN", ty)
     cs = vec("VCOS", ty, buf=Buffer.weights)
     # independent arithmetic behind them: written while the SFU passes are in flight (for
-    # 7×5, in the same cycles as VSIN's, then as VCOS's and VTANH's: sfu_write_overlap)
+    # 7×5, in the same cycles as VSIN's, then as VCOS's and VTANH's: vec_write_overlap)
     total = vec("VADD", tx, tz, buf=Buffer.weights)
     dif = vec("VSUB", tx, tz, buf=Buffer.activations)
     prod = vec("VMUL", tx, tz, buf=Buffer.activations)
@@ -152,3 +153,84 @@ def sfu_chain_inputs(seed: int = 11, rows: int = 7, cols: int = 5):
     z = rng.standard_normal(n).astype(np.float32)
     z = np.where(np.abs(z) < 1e-3, np.float32(0.5), z)
     return x[perm].reshape(rows, cols), y.reshape(rows, cols), z.reshape(rows, cols)
+
+
+def divsqrt_chain_program(cfg, x, y, s, z) -> ProgramBuilder:
+    """VDIV and VSQRT (the unrolled divider / square root, hw/top_divsqrt.py) among other VEC
+    instructions.
+
+    VDIV x/y, VSQRT s, then VADD, VMUL and VSUB, all independent, issue back to
+    back: the VSQRT's passes enter its pipeline while the VDIV's are still in the
+    divider, the two share one write port and write one after the other, and the
+    arithmetic passes are written in the same cycles (tests/hw/top_cases.py
+    ``vec_write_overlap``). Then dependent ones: a VDIV of the root by the sum, a
+    VSQRT of the quotient, a VMUL of quotient and root, a VTANH of the quotient and
+    a VDTANH of the root (RAW on VDIV / VSQRT results, NaN and inf among them).
+
+    Invalid operations (0/0, inf/inf, NaN operands, the root of a negative number)
+    give NumPy's NaN, with the x86 sign bit or the operand's payload, where the
+    RTL gives the canonical NaN: NaN patterns of bare primitives are not part of
+    the contract (docs/vector-numerics.md §1), and the regression compares such
+    lanes as "is NaN" (tests/hw/top_cases.py ``compare``).
+    """
+    from pinta.sim.isa import Buffer, Fmt
+
+    pb = ProgramBuilder(cfg)
+    tx = pb.load_fp32(Buffer.activations, x)
+    ty = pb.load_fp32(Buffer.optimizer, y)
+    ts = pb.load_fp32(Buffer.weights, s)
+    tz = pb.load_fp32(Buffer.gradients, z)
+
+    def vec(mnemonic, a, b=None, buf=Buffer.gradients):
+        out = pb.tensor(buf, Fmt.fp32, a.rows, a.cols)
+        pb.use(out, a, *([b] if b is not None else []))
+        pb.emit(mnemonic, dst=out.reg, a=a.reg, **({"b": b.reg} if b is not None else {}))
+        return out
+
+    q = vec("VDIV", tx, ty)
+    r = vec("VSQRT", ts, buf=Buffer.weights)
+    total = vec("VADD", tx, tz, buf=Buffer.activations)
+    prod = vec("VMUL", ty, tz, buf=Buffer.optimizer)
+    dif = vec("VSUB", ts, tz, buf=Buffer.activations)
+    q2 = vec("VDIV", r, total, buf=Buffer.optimizer)      # root / sum: RAW on VSQRT and VADD
+    r2 = vec("VSQRT", q, buf=Buffer.weights)              # root of the quotient (negative: NaN)
+    qr = vec("VMUL", q, r, buf=Buffer.activations)
+    tq = vec("VTANH", q, buf=Buffer.optimizer)
+    dr = vec("VDTANH", r)
+    pb.emit("BARRIER")
+    for name, t in (("div", q), ("sqrt", r), ("total", total), ("prod", prod), ("dif", dif), ("div2", q2),
+                    ("sqrt2", r2), ("qr", qr), ("tanh", tq), ("dtanh", dr)):
+        pb.store(name, t)
+    return pb
+
+
+def divsqrt_chain_inputs(seed: int = 13, rows: int = 7, cols: int = 5):
+    """Operands of :func:`divsqrt_chain_program`, ``rows·cols`` elements each (not a multiple
+    of the lanes for the defaults). x / y pair the corner cases of a divide: 0/0, ±1/±0,
+    inf/inf, NaN operands, subnormal numerators, divisors and quotients (one rounding to
+    the smallest subnormal, one to zero), overflow to ±inf, underflow to 0, x/inf, and a
+    rounding 1/3. s has the square root's: ±0, negative numbers and a negative subnormal
+    (NaN), subnormals, exact squares, ±inf, NaN, the largest finite value. z (finite,
+    nonzero) is the arithmetic instructions' second operand."""
+    rng = np.random.default_rng(seed)
+    n = rows * cols
+    tiny, big = float(np.finfo(np.float32).tiny), float(np.finfo(np.float32).max)
+    sub = float(np.nextafter(np.float32(0), np.float32(1)))  # 2**-149
+    pairs = [(0.0, 0.0), (-0.0, 0.0), (1.0, 0.0), (-1.0, -0.0), (2.0, -0.0), (0.0, 5.0), (3.0, 3.0),
+             (np.inf, np.inf), (-np.inf, 3.0), (np.nan, 1.0), (1.0, np.nan), (7.0, np.inf), (1e-39, 3e-40),
+             (-sub, 2.0), (3 * sub, 2.0), (tiny, 3.0), (1.0, big), (1.0, 1e-39), (3e38, 1e-10), (-3e38, 0.5),
+             (1e-30, 1e30), (1e20, -1e-20), (1.0, 3.0), (-5.0, 1e-39)]
+    roots = [0.0, -0.0, -1.0, -1e-39, 1e-39, sub, 4.0, 2.0, np.inf, -np.inf, np.nan, big, tiny, 0.25, 9.0,
+             1e-10, 6.25, -7.0, 2 * sub, 1.5e-38]
+    k = max(0, n - len(pairs))
+    x = np.concatenate([np.array([p[0] for p in pairs], np.float32),
+                        (rng.standard_normal(k) * 10.0 ** rng.uniform(-3, 3, k)).astype(np.float32)])[:n]
+    y = np.concatenate([np.array([p[1] for p in pairs], np.float32),
+                        (rng.standard_normal(k) * 10.0 ** rng.uniform(-3, 3, k)).astype(np.float32)])[:n]
+    k = max(0, n - len(roots))
+    s = np.concatenate([np.array(roots, np.float32),
+                        (rng.uniform(0, 1, k) * 10.0 ** rng.uniform(-30, 30, k)).astype(np.float32)])[:n]
+    perm = rng.permutation(n)
+    z = rng.standard_normal(n).astype(np.float32)
+    z = np.where(np.abs(z) < 1e-3, np.float32(0.5), z)
+    return x[perm].reshape(rows, cols), y[perm].reshape(rows, cols), s.reshape(rows, cols), z.reshape(rows, cols)

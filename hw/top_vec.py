@@ -1,7 +1,7 @@
 """VEC unit of the PINTA top: element-wise FP32 vector instructions.
 
-Executes VADD, VSUB, VMUL, VNEG, VSCALE and VDTANH (``1 - a·a``), and the
-special functions VTANH, VSIN and VCOS, on
+Executes VADD, VSUB, VMUL, VNEG, VSCALE and VDTANH (``1 - a·a``), the
+special functions VTANH, VSIN and VCOS, and VDIV and VSQRT, on
 ``cfg.vector_lanes`` (L) binary32 lanes with the combinational datapaths of
 :mod:`pinta.hw.fp32.arith` (the same ``fp_add`` / ``fp_mul`` that the
 standalone ``VectorUnit`` registers once per operation), here fully pipelined
@@ -35,6 +35,14 @@ still in flight, so each pipeline has its own write port (``w_tanh``,
 ``w_sincos``): writes from the arithmetic path, TANH and SINCOS never
 compete for a port, whatever the order of the instructions.
 
+VDIV and VSQRT (latency ``P + sim.timing.divsqrt_depth``) follow the same
+schedule on their :class:`~pinta.hw.top_divsqrt.DivSqrtPipeline` (the divider,
+resp. the square root, unrolled one iteration per stage), VDIV reading ``b``
+like VADD. The two pipelines have the same depth, so their passes leave in
+the order and the cycles they entered, one per cycle at most: they share one
+write port (``w_divsqrt``), a fourth, for the same reason as the special
+functions have theirs.
+
 Operands must have ``dst``'s element count (the simulator checks programs).
 """
 
@@ -51,6 +59,8 @@ from .buffers import ReadPortSignature, WritePortSignature
 from .controller import DESC, VEC_ELEMENTWISE, field_slice, unit_command_layout
 from .fp32.arith import fp_add, fp_mul
 from .fp32.microcode import SfuFunc
+from .fp32.misc import VectorOp
+from .top_divsqrt import DivSqrtPipeline
 from .top_sfu import SfuPipeline
 
 __all__ = ["VecUnit", "VEC_OPS"]
@@ -84,6 +94,7 @@ class VecUnit(wiring.Component):
     r_a, r_b : Out(ReadPortSignature(L/2)) -- operand reads (L/2 words: two fp32 per word)
     w : Out(WritePortSignature(L/2))       -- result writes of the arithmetic instructions
     w_tanh, w_sincos : Out(WritePortSignature(L/2)) -- result writes of VTANH; of VSIN and VCOS
+    w_divsqrt : Out(WritePortSignature(L/2))        -- result writes of VDIV and VSQRT
     """
 
     def __init__(self, cfg: PintaConfig):
@@ -97,6 +108,7 @@ class VecUnit(wiring.Component):
             "r_a": Out(ReadPortSignature(self.words)), "r_b": Out(ReadPortSignature(self.words)),
             "w": Out(WritePortSignature(self.words)),
             "w_tanh": Out(WritePortSignature(self.words)), "w_sincos": Out(WritePortSignature(self.words)),
+            "w_divsqrt": Out(WritePortSignature(self.words)),
         })
 
     def elaborate(self, platform):
@@ -122,19 +134,21 @@ class VecUnit(wiring.Component):
             with m.If(e + L >= n):
                 m.d.sync += active.eq(0)
         woff = e >> 1
-        two = is_["VADD"] | is_["VSUB"] | is_["VMUL"]  # b is a descriptor only for these
+        two = is_["VADD"] | is_["VSUB"] | is_["VMUL"] | is_["VDIV"]  # b is a descriptor only for these
         for port, t, en in ((self.r_a, a, active), (self.r_b, b, active & two)):
             m.d.comb += [port.en.eq(en), port.buf.eq(t.buf), port.addr.eq(t.addr + woff)]
 
         # -- what travels with a pass (the command register is reused by the next
         # instruction from its issue + 1 on, while this one's passes drain) --
         info = pass_info_layout(L)
-        KIND = {"add": 0, "sub": 1, "mul": 2, "neg": 3, "scale": 4, "dtanh": 5, "tanh": 6, "sin": 7, "cos": 8}
+        KIND = {"add": 0, "sub": 1, "mul": 2, "neg": 3, "scale": 4, "dtanh": 5, "tanh": 6, "sin": 7, "cos": 8,
+                "div": 9, "sqrt": 10}
         kind = Signal(4)
         # the opcode decodes to one mnemonic at most, so the order of these is immaterial
         m.d.comb += kind.eq(KIND["dtanh"])
         for mnemonic, k in (("VADD", "add"), ("VSUB", "sub"), ("VMUL", "mul"), ("VNEG", "neg"),
-                            ("VSCALE", "scale"), ("VTANH", "tanh"), ("VSIN", "sin"), ("VCOS", "cos")):
+                            ("VSCALE", "scale"), ("VTANH", "tanh"), ("VSIN", "sin"), ("VCOS", "cos"),
+                            ("VDIV", "div"), ("VSQRT", "sqrt")):
             with m.If(is_[mnemonic]):
                 m.d.comb += kind.eq(KIND[k])
         rd = Signal(info)
@@ -193,4 +207,19 @@ class VecUnit(wiring.Component):
             m.d.comb += t.as_value().eq(pipe.o_tag)
             res = Mux(t.kind == KIND["cos"], pipe.o_r2, pipe.o_r)
             write(port, pipe.o_valid, t, [res[32 * l:32 * l + 32] for l in range(L)])
+
+        # -- VDIV, VSQRT: the same, on the unrolled divider / square root, one port for both --
+        pipes = {}
+        for k, op in (("div", VectorOp.DIV), ("sqrt", VectorOp.SQRT)):
+            pipe = pipes[k] = DivSqrtPipeline(L, op, tag_width=info.size)
+            m.submodules[f"{k}_pipe"] = pipe
+            m.d.comb += [pipe.i_valid.eq(d1.valid & (d1.kind == KIND[k])), pipe.i_a.eq(self.r_a.data),
+                         pipe.i_b.eq(self.r_b.data), pipe.i_tag.eq(d1.as_value())]
+        div, sqrt = pipes["div"], pipes["sqrt"]
+        if div.depth != sqrt.depth:  # then their writes can meet: each would need its own port
+            raise ValueError(f"VDIV and VSQRT share a write port, which needs equal depths ({div.depth}, {sqrt.depth})")
+        t = Signal(info, name="divsqrt_tag")
+        m.d.comb += t.as_value().eq(Mux(div.o_valid, div.o_tag, sqrt.o_tag))
+        res = Mux(div.o_valid, div.o_r, sqrt.o_r)
+        write(self.w_divsqrt, div.o_valid | sqrt.o_valid, t, [res[32 * l:32 * l + 32] for l in range(L)])
         return m

@@ -23,12 +23,10 @@ from amaranth.lib.wiring import In, Out
 
 from pinta.config import PintaConfig
 
-from .fp32 import FP32AddSub, FP32Divider, FP32Misc, FP32Multiplier, FP32Sqrt, OpClass, VectorOp, div_steps, op_class, sqrt_steps
+from .fp32 import FP32AddSub, FP32Divider, FP32Misc, FP32Multiplier, FP32Sqrt, OpClass, VectorOp, op_class
+from .fp32.units import DIV_BITS_PER_CYCLE, div_latency, sqrt_latency  # DIV_BITS_PER_CYCLE: re-exported
 
 __all__ = ["VectorUnit", "vector_in_layout", "vector_out_layout", "DIV_BITS_PER_CYCLE"]
-
-#: Radix-2 digits per clock of the divider and square root (radix 16).
-DIV_BITS_PER_CYCLE = 4
 
 
 def vector_in_layout(lanes: int) -> data.StructLayout:
@@ -69,9 +67,9 @@ class VectorUnit(wiring.Component):
         self.lanes = lanes or cfg.vector_lanes
         self.bits_per_cycle = bits_per_cycle
         self.classes = tuple(OpClass) if classes is None else tuple(OpClass(c) for c in classes)
-        # Same formula as _Iterative.LATENCY (steps / digits per clock + 2).
-        self.div_latency = div_steps(bits_per_cycle) // bits_per_cycle + 2
-        self.sqrt_latency = sqrt_steps(bits_per_cycle) // bits_per_cycle + 2
+        # _Iterative.LATENCY of the lane units
+        self.div_latency = div_latency(bits_per_cycle)
+        self.sqrt_latency = sqrt_latency(bits_per_cycle)
         super().__init__({"i": In(stream.Signature(vector_in_layout(self.lanes))),
                           "o": Out(stream.Signature(vector_out_layout(self.lanes)))})
 
@@ -84,9 +82,9 @@ class VectorUnit(wiring.Component):
         """:meth:`latency` without an instance (one output-capture cycle after the lane unit)."""
         cls = op_class(op)
         if cls == OpClass.DIV:
-            return div_steps(bits_per_cycle) // bits_per_cycle + 3
+            return div_latency(bits_per_cycle) + 1
         if cls == OpClass.SQRT:
-            return sqrt_steps(bits_per_cycle) // bits_per_cycle + 3
+            return sqrt_latency(bits_per_cycle) + 1
         return 2
 
     def elaborate(self, platform):

@@ -6,9 +6,11 @@ Everything that decides a cycle count is in this module: the MAC-mode
 throughput ratios and the fixed pipeline depths in :data:`DESIGN`, and the
 formulas in :func:`instruction_timing`, which take every size from the
 :class:`~pinta.config.PintaConfig` (array size, vector lanes, DRAM bandwidth,
-block size). The one figure taken from elsewhere is the special functions'
-depth: :func:`sfu_depth` counts the stages of the pipelined hardware
-(``pipeline_depth`` in hw/fp32/microcode.py). ``docs/simulator.md`` writes
+block size). The figures taken from elsewhere are the depths of the unrolled
+pipelines: :func:`sfu_depth` (VTANH, VSIN, VCOS) counts the stages of the
+pipelined hardware (``pipeline_depth`` in hw/fp32/microcode.py), and
+:func:`divsqrt_depth` (VDIV, VSQRT) those of the unrolled divider / square
+root (``op_stages``, the same module). ``docs/simulator.md`` writes
 the same formulas down; the RTL controller and units must reproduce them
 exactly.
 
@@ -32,7 +34,7 @@ from .layout import footprint_words
 
 __all__ = ["DesignFigures", "DESIGN", "Timing", "gemm_drain_cycles", "gemm_prepass_cycles", "gemm_tile_cycles",
            "instruction_timing",
-           "macs_per_multiplier_per_cycle", "pe_grid", "sfu_depth", "vector_depth", "SFU_FUNCTION"]
+           "macs_per_multiplier_per_cycle", "pe_grid", "sfu_depth", "divsqrt_depth", "vector_depth", "SFU_FUNCTION"]
 
 
 @dataclass(frozen=True)
@@ -73,10 +75,11 @@ class DesignFigures:
     qnt_depth: int = 4
     #: Vector unit pipeline depth (cycles) per operation class.
     vec_depth_arith: int = 4     # add, sub, mul, neg; 1 - t*t; Stein pair sums
-    vec_depth_divsqrt: int = 12  # pipelined div / sqrt
-    #: Special functions (VTANH, VSIN, VCOS): no fixed figure. The depth is the
-    #: stage count of the function's micro-program unrolled one micro-op per
-    #: stage (hw/top_sfu.py; :func:`sfu_depth`) plus these cycles around it:
+    #: Special functions (VTANH, VSIN, VCOS) and VDIV, VSQRT: no fixed figure.
+    #: The depth is the stage count of the unrolled hardware (the function's
+    #: micro-program one micro-op per stage, hw/top_sfu.py, :func:`sfu_depth`;
+    #: the iterative divider / square root one iteration per stage,
+    #: hw/top_divsqrt.py, :func:`divsqrt_depth`) plus these cycles around it:
     #: the operand read (address) cycle and the result write-back cycle, the
     #: same two that ``vec_depth_arith`` counts around its two operation stages.
     vec_sfu_io_cycles: int = 2
@@ -217,10 +220,32 @@ def sfu_depth(mnemonic: str) -> int:
     return pipeline_depth(SfuFunc[SFU_FUNCTION[mnemonic]]) + DESIGN.vec_sfu_io_cycles
 
 
+#: The micro-op (hw/fp32/misc.py ``VectorOp`` name) that VDIV and VSQRT are, unrolled alone.
+DIVSQRT_OP = {"VDIV": "DIV", "VSQRT": "SQRT"}
+
+
+@lru_cache(maxsize=None)
+def divsqrt_depth(mnemonic: str) -> int:
+    """Pipeline depth (cycles) of VDIV / VSQRT, derived from the hardware.
+
+    ``op_stages`` (hw/fp32/microcode.py) counts the stages of the iterative
+    divider / square root unrolled one iteration per stage (load, the
+    iterations of ``DIV_BITS_PER_CYCLE`` digits, round), the pipeline of
+    hw/top_divsqrt.py; the VEC unit adds its read and write-back cycles
+    (``vec_sfu_io_cycles``).
+    """
+    from pinta.hw.fp32.microcode import op_stages
+    from pinta.hw.fp32.misc import VectorOp
+
+    return op_stages(VectorOp[DIVSQRT_OP[mnemonic]]) + DESIGN.vec_sfu_io_cycles
+
+
 def vector_depth(mnemonic: str) -> int:
     """Pipeline depth (cycles) of a vector-unit instruction."""
     if VECTOR_CLASS[mnemonic] == "sfu":
         return sfu_depth(mnemonic)
+    if VECTOR_CLASS[mnemonic] == "divsqrt":
+        return divsqrt_depth(mnemonic)
     return getattr(DESIGN, f"vec_depth_{VECTOR_CLASS[mnemonic]}")
 
 

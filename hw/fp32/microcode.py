@@ -25,7 +25,7 @@ from pinta.golden import fp32 as g
 from pinta.golden import rng as rng_golden
 
 from .misc import VectorOp
-from .units import DIV_BITS_PER_CYCLE, div_latency
+from .units import DIV_BITS_PER_CYCLE, div_latency, sqrt_latency
 
 __all__ = ["MicroOp", "Program", "PROGRAMS", "CONSTANTS", "N_REGS", "execute", "apply_op", "SfuFunc",
            "op_stages", "pipeline_depth"]
@@ -367,18 +367,19 @@ PROGRAMS, CONSTANTS, N_REGS = _build()
 
 
 def op_stages(op: VectorOp) -> int:
-    """Pipeline stages of one micro-op when a program is unrolled (hw/top_sfu.py).
+    """Pipeline stages of one micro-op when it is unrolled (hw/top_sfu.py, hw/top_divsqrt.py).
 
     Every micro-op is one combinational datapath and one register stage,
-    except DIV, which is the iterative divider unrolled: load, one stage per
-    ``DIV_BITS_PER_CYCLE`` quotient digits, round (``div_latency``). SQRT is
-    not unrolled (no pipelined program uses it).
+    except DIV and SQRT, which are the iterative divider / square root
+    unrolled: load, one stage per ``DIV_BITS_PER_CYCLE`` digits, round
+    (``div_latency``, ``sqrt_latency``). The VEC unit's VDIV and VSQRT are
+    these two alone (sim/timing.py ``vector_depth``).
     """
     op = VectorOp(op)
     if op == VectorOp.DIV:
         return div_latency(DIV_BITS_PER_CYCLE)
     if op == VectorOp.SQRT:
-        raise ValueError("SQRT has no pipelined form (no pipelined special function needs it)")
+        return sqrt_latency(DIV_BITS_PER_CYCLE)
     return 1
 
 

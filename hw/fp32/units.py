@@ -20,7 +20,8 @@ from amaranth.lib.wiring import In, Out
 from .arith import CANONICAL_NAN, EXP_SHAPE, POS_INF, fp_add, fp_mul, normalize, round_pack, unpack
 
 __all__ = ["FP32AddSub", "FP32Multiplier", "FP32Divider", "FP32Sqrt", "div_steps", "sqrt_steps",
-           "DIV_BITS_PER_CYCLE", "div_latency", "DivState", "div_load", "div_iterate", "div_round"]
+           "DIV_BITS_PER_CYCLE", "div_latency", "DivState", "div_load", "div_iterate", "div_round",
+           "sqrt_latency", "SqrtState", "sqrt_load", "sqrt_iterate", "sqrt_round"]
 
 _BINARY = data.StructLayout({"a": unsigned(32), "b": unsigned(32)})
 _ADDSUB = data.StructLayout({"a": unsigned(32), "b": unsigned(32), "sub": unsigned(1)})
@@ -50,6 +51,12 @@ def div_latency(bits_per_cycle: int = DIV_BITS_PER_CYCLE) -> int:
 def sqrt_steps(bits_per_cycle: int) -> int:
     """Radix-2 root digits the square root produces (>= 26)."""
     return _ceil_to(26, bits_per_cycle)
+
+
+def sqrt_latency(bits_per_cycle: int = DIV_BITS_PER_CYCLE) -> int:
+    """Cycles of one square root: load, ``sqrt_steps(k) / k`` iterations, round (the
+    stage count of the unrolled square root of the VEC unit, hw/top_divsqrt.py)."""
+    return sqrt_steps(bits_per_cycle) // bits_per_cycle + 2
 
 
 class _OneStage(wiring.Component):
@@ -218,12 +225,17 @@ def div_normalize(m: Module, rem, q, exp):
     return norm, e
 
 
+def _recurrence_result(m: Module, special, special_val, sign, rem, q, exp, name: str) -> Signal:
+    """Normalise, round and pack a finished quotient / root; the special case overrides."""
+    norm, e = div_normalize(m, rem, q, exp)
+    out = Signal(32, name=f"{name}_q")
+    m.d.comb += out.eq(Mux(special, special_val, round_pack(m, sign, e, norm, f"{name}_fin")))
+    return out
+
+
 def div_round(m: Module, st: DivState, q, name: str = "d") -> Signal:
     """The rounded binary32 quotient after the last iteration (special cases included)."""
-    norm, e = div_normalize(m, st.rem, q, st.exp)
-    out = Signal(32, name=f"{name}_q")
-    m.d.comb += out.eq(Mux(st.special, st.special_val, round_pack(m, st.sign, e, norm, f"{name}_fin")))
-    return out
+    return _recurrence_result(m, st.special, st.special_val, st.sign, st.rem, q, st.exp, name)
 
 
 class FP32Divider(_Iterative):
@@ -261,6 +273,73 @@ class FP32Divider(_Iterative):
         return div_normalize(m, self.rem, self.q, exp)
 
 
+class SqrtState:
+    """What a square root carries from its load through its iterations (combinational values).
+
+    ``x`` (``2·steps`` bits) is the radicand still to be consumed, two bits per
+    step from the top; ``rem`` (``steps + 3`` bits) the partial remainder (0 at
+    load); ``special``/``special_val`` the IEEE special-case result; ``exp`` the
+    root's biased exponent before its normalisation. The root (``steps`` bits,
+    0 at load) is carried beside it, like the quotient of :class:`DivState`.
+    The result's sign is + (sqrt(-0) = -0 is a special case).
+    """
+
+    FIELDS = ("x", "rem", "special", "special_val", "exp")
+
+    def __init__(self, x, rem, special, special_val, exp):
+        self.x, self.rem, self.special, self.special_val, self.exp = x, rem, special, special_val, exp
+
+
+def sqrt_load(m: Module, a, steps: int, name: str = "s") -> SqrtState:
+    """Load step of sqrt(a): unpack, normalise a subnormal, make the exponent even, special cases.
+
+    ``steps`` root digits (:func:`sqrt_steps`).
+    """
+    n = steps
+    ua = unpack(m, a, f"{name}a")
+    ma, ea = _normalized_sig(m, ua, f"{name}a")
+    # value = ma * 2**(ea - 150); make the power even with s = ea & 1,
+    # then radicand X = (ma << s) << (2n - 26) so the root has n bits.
+    odd = ea[0]
+    mm = Signal(25, name=f"{name}_mm")
+    m.d.comb += mm.eq(Mux(odd, ma << 1, ma))
+    x = Signal(2 * n, name=f"{name}_x0")
+    m.d.comb += x.eq(mm << (2 * n - 26))
+    # sqrt = root * 2**h, h = (ea - 150 - s - (2n - 26)) / 2; with
+    # sig = {root, sticky} (top bit n): biased exponent h - 1 + n + 127.
+    h2 = Signal(EXP_SHAPE, name=f"{name}_h2")
+    m.d.comb += h2.eq(ea - 150 - odd - (2 * n - 26))
+    ex = Signal(EXP_SHAPE, name=f"{name}_exp")
+    m.d.comb += ex.eq(h2.as_signed().shift_right(1) - 1 + n + 127)
+    sp = Signal(name=f"{name}_special")
+    sp_val = Signal(32, name=f"{name}_special_val")
+    with m.If(ua.nan | (ua.sign & ~ua.zero)):
+        m.d.comb += [sp.eq(1), sp_val.eq(CANONICAL_NAN)]
+    with m.Elif(ua.zero | ua.inf):
+        m.d.comb += [sp.eq(1), sp_val.eq(a)]
+    return SqrtState(x, Const(0, n + 3), sp, sp_val, ex)
+
+
+def sqrt_iterate(x, rem, root, bits: int, steps: int):
+    """``bits`` restoring radix-2 root steps: (x, rem, root) -> (x', rem', root') (expressions;
+    ``x`` has ``2·steps`` bits, ``rem`` ``steps + 3``, ``root`` ``steps``)."""
+    n = steps
+    for _ in range(bits):
+        r2 = Cat(x[2 * n - 2:2 * n], rem)[:n + 3]
+        t = Cat(Const(1, 2), root)[:n + 3]
+        ge = r2 >= t
+        rem = Mux(ge, r2 - t, r2)[:n + 3]
+        root = Cat(ge, root)[:n]
+        x = Cat(Const(0, 2), x)[:2 * n]
+    return x, rem, root
+
+
+def sqrt_round(m: Module, st: SqrtState, root, name: str = "s") -> Signal:
+    """The rounded binary32 root after the last iteration (special cases included): the
+    same sticky bit, one-bit normalisation and rounding as the quotient's."""
+    return _recurrence_result(m, st.special, st.special_val, Const(0, 1), st.rem, root, st.exp, name)
+
+
 class FP32Sqrt(_Iterative):
     """sqrt(a), binary32 RNE, restoring radix-2 root recurrence, ``bits_per_cycle`` digits/clock.
 
@@ -270,50 +349,26 @@ class FP32Sqrt(_Iterative):
     o : Out(stream.Signature(unsigned(32)))
 
     sqrt(-0) = -0, sqrt(+inf) = +inf, negative or NaN -> canonical NaN.
+    Latency :func:`sqrt_latency`. The numerics are :func:`sqrt_load`,
+    :func:`sqrt_iterate` and :func:`sqrt_round`'s normalisation, which the VEC
+    unit's pipelined square root (hw/top_divsqrt.py) unrolls one iteration per stage.
     """
 
-    def __init__(self, bits_per_cycle: int = 4):
+    def __init__(self, bits_per_cycle: int = DIV_BITS_PER_CYCLE):
         super().__init__(_UNARY, bits_per_cycle, sqrt_steps(bits_per_cycle))
 
     def _setup(self, m, load):
         n = self.steps
-        p = self.i.payload
-        ua = unpack(m, p.a, "sa")
-        ma, ea = _normalized_sig(m, ua, "sa")
-        # value = ma * 2**(ea - 150); make the power even with s = ea & 1,
-        # then radicand X = (ma << s) << (2n - 26) so the root has n bits.
-        odd = ea[0]
-        mm = Signal(25)
-        m.d.comb += mm.eq(Mux(odd, ma << 1, ma))
+        st = sqrt_load(m, self.i.payload.a, n, "sa")
         self.x = Signal(2 * n)
         self.rem = Signal(n + 3)
         self.root = Signal(n)
         with m.If(load):
-            m.d.sync += [self.x.eq(mm << (2 * n - 26)), self.rem.eq(0), self.root.eq(0)]
-        # sqrt = root * 2**h, h = (ea - 150 - s - (2n - 26)) / 2; with
-        # sig = {root, sticky} (top bit n): biased exponent h - 1 + n + 127.
-        h2 = Signal(EXP_SHAPE)
-        m.d.comb += h2.eq(ea - 150 - odd - (2 * n - 26))
-        ex = Signal(EXP_SHAPE)
-        m.d.comb += ex.eq(h2.as_signed().shift_right(1) - 1 + n + 127)
-        sp = Signal()
-        sp_val = Signal(32)
-        with m.If(ua.nan | (ua.sign & ~ua.zero)):
-            m.d.comb += [sp.eq(1), sp_val.eq(CANONICAL_NAN)]
-        with m.Elif(ua.zero | ua.inf):
-            m.d.comb += [sp.eq(1), sp_val.eq(p.a)]
-        return sp, sp_val, Const(0, 1), ex
+            m.d.sync += [self.x.eq(st.x), self.rem.eq(st.rem), self.root.eq(0)]
+        return st.special, st.special_val, Const(0, 1), st.exp
 
     def _step(self, m):
-        n = self.steps
-        x, rem, root = self.x, self.rem, self.root
-        for j in range(self.bits_per_cycle):
-            r2 = Cat(x[2 * n - 2:2 * n], rem)[:n + 3]
-            t = Cat(Const(1, 2), root)[:n + 3]
-            ge = r2 >= t
-            rem = Mux(ge, r2 - t, r2)[:n + 3]
-            root = Cat(ge, root)[:n]
-            x = Cat(Const(0, 2), x)[:2 * n]
+        x, rem, root = sqrt_iterate(self.x, self.rem, self.root, self.bits_per_cycle, self.steps)
         m.d.sync += [self.x.eq(x), self.rem.eq(rem), self.root.eq(root)]
 
     def _final(self, m, exp):

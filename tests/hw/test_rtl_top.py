@@ -6,14 +6,18 @@ DiffQuant first layer (``diffquant_first_layer_program``: DIFFQ + two GEMMs);
 a chain of element-wise FP32 vector instructions (VMUL, VADD, VSUB, VSCALE,
 VNEG, VDTANH) fed by DMA and by GEMM + ACCF; a special-function chain (VTANH,
 VSIN, VCOS on the pipelined SFU of hw/top_sfu.py, mixed with VADD, VDTANH,
-VMUL); and illegal / not-yet-implemented instructions.
+VMUL); VDIV and VSQRT (the unrolled divider / square root of hw/top_divsqrt.py)
+mixed with other VEC instructions; and illegal / not-yet-implemented instructions.
 
 Every program runs on the RTL (``PintaSystem``: the top plus a fixed-latency
 DRAM model, driven through the memory-mapped host port) and on the simulator
 (``Machine(check_layout=True)``). Compared exactly (tests/hw/top_cases.py):
 
 * every STOREd DRAM word (the stored images are the bit-exact layouts of
-  docs/isa.md §4: codes, exponents, accumulators, padding);
+  docs/isa.md §4: codes, exponents, accumulators, padding); in an fp32 image a
+  lane where the simulator holds a NaN other than the canonical one (NumPy's
+  bare primitives: the x86 sign bit, payloads) must hold the canonical NaN
+  (docs/vector-numerics.md §1: such patterns are not part of the contract);
 * the total cycle count and each unit's busy and stall counters;
 * the issue count, and zero scoreboard-full / MAC-refusal cycles (two stalls
   the cycle model does not have).
@@ -40,8 +44,9 @@ from pinta.config import load_config
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
-from top_cases import (check_illegal, compare, gemm_cases, illegal_cases, report,  # noqa: E402
-                       run_cocotb, run_pysim, sfu_cases, sfu_write_overlap, vector_cases)
+from top_cases import (check_illegal, compare, divsqrt_cases, gemm_cases, illegal_cases,  # noqa: E402
+                       noncanonical_nan_lanes, report, run_cocotb, run_pysim, sfu_cases, vec_write_overlap,
+                       vector_cases)
 
 
 def _check(cases, want, results, checker, config: str = "tiny") -> None:
@@ -68,7 +73,7 @@ def pysim_run():
     """One Amaranth-simulator session (one elaboration) for all default-suite cases."""
     cfg = load_config("tiny")
     g_cases, g_want = _split({k: v for k, v in gemm_cases(cfg).items() if k in PYSIM_GEMM})
-    v_cases, v_want = _split({**vector_cases(cfg), **sfu_cases(cfg)})
+    v_cases, v_want = _split({**vector_cases(cfg), **sfu_cases(cfg), **divsqrt_cases(cfg)})
     i_cases, i_want = illegal_cases(cfg)
     results = run_pysim(cfg, {**g_cases, **v_cases, **i_cases}, preload_dram=True)
     return (g_cases, g_want), (v_cases, v_want), (i_cases, i_want), results
@@ -90,8 +95,21 @@ def test_top_special_functions_pysim(pysim_run):
     every stored word, total cycles and each unit's busy/stall equal the simulator's."""
     _, (cases, want), _, results = pysim_run
     # the case does what it is for: cycles in which all three VEC write ports write
-    assert sfu_write_overlap(want["sfu_chain"]["analysis"]).get(("arith", "sincos", "tanh"), 0) > 0
+    assert vec_write_overlap(want["sfu_chain"]["analysis"]).get(("arith", "sincos", "tanh"), 0) > 0
     _check({"sfu_chain": cases["sfu_chain"]}, want, results, compare)
+
+
+def test_top_divide_and_sqrt_pysim(pysim_run):
+    """VDIV and VSQRT (unrolled divider and square root, one write port for both) back to back
+    and mixed with other VEC instructions: every stored word, total cycles and each unit's
+    busy/stall equal the simulator's."""
+    _, (cases, want), _, results = pysim_run
+    w = want["divsqrt_chain"]
+    # the case does what it is for: arithmetic and divide/sqrt writes in the same cycles,
+    # and invalid operations whose NumPy NaN is not the canonical one
+    assert vec_write_overlap(w["analysis"]).get(("arith", "divsqrt"), 0) > 0
+    assert noncanonical_nan_lanes(w) > 0
+    _check({"divsqrt_chain": cases["divsqrt_chain"]}, want, results, compare)
 
 
 def test_top_illegal_instruction_stops_cleanly_pysim(pysim_run):
@@ -110,7 +128,8 @@ def top_model(tmp_path_factory):
 @pytest.mark.slow
 def test_top_programs_verilator(top_model, tmp_path):
     cfg = load_config("tiny")
-    g_cases, g_want = _split({**gemm_cases(cfg), **vector_cases(cfg), **sfu_cases(cfg, large=True)})
+    g_cases, g_want = _split({**gemm_cases(cfg), **vector_cases(cfg), **sfu_cases(cfg, large=True),
+                              **divsqrt_cases(cfg, large=True)})
     i_cases, i_want = illegal_cases(cfg)
     cases = {**g_cases, **i_cases}
     want = {**g_want, **i_want}
@@ -121,9 +140,10 @@ def test_top_programs_verilator(top_model, tmp_path):
 @pytest.mark.slow
 def test_top_default_config_pysim():
     """The default configuration (4×4 PEs, 16 lanes): every GEMM case (paced tile drains
-    included), the vector chain and the special-function chain, in the Amaranth simulator."""
+    included), the vector chain, the special-function chain and the divide / square-root
+    chain, in the Amaranth simulator."""
     cfg = load_config("default")
-    cases, want = _split({**gemm_cases(cfg), **vector_cases(cfg), **sfu_cases(cfg)})
+    cases, want = _split({**gemm_cases(cfg), **vector_cases(cfg), **sfu_cases(cfg), **divsqrt_cases(cfg)})
     results = run_pysim(cfg, cases, preload_dram=True)
     _check(cases, want, results, compare, config="default")
 
