@@ -90,110 +90,21 @@ DW_CHUNK = 8192
 from .tt import SMXNumerics, TTMatrix
 # Private helpers of smx.py, imported so that the checks and operand scaling
 # below are literally smx.py's; only the slow path and the conversion differ.
-from .smx import (_gemm_operands, _nonzero_blocks, _resolve_cfg, _scaled_operand, accumulator_to_float,
-                  accumulator_to_fp32, check_accumulator_bound, max_reduction_blocks)
-
-#: Elements of block partials held at once by the slow path (float32: 64 MiB).
-_SLOW_ELEMENTS = 1 << 24
-#: 2^(G − s) for the capped shifts s = 0..63 (G = 16 in every legal config is
-#: not assumed: the table is built per guard-bit count).
-_SCALE_TABLES: dict[int, np.ndarray] = {}
-
-
-def _slow_blocks(acc, rows, ks, ac, ea, ref_a, bc, eb, ref_b, guard, unit=None) -> None:
-    """Add §3's floor-aligned partials of reduction blocks ``ks`` to row blocks ``rows`` of acc (in place).
-
-    Each block partial P_k (|P_k| < 2^20) is formed exactly in float32, scaled
-    by 2^(G − min(s_k, 63)) (exact: the result stays a normal float32),
-    floored (exact; the identity where s_k <= G) and the partials summed in
-    float64 (integers below the accumulator bound, so exact in any order).
-    ``unit`` (float64 (m/4, n/4), powers of two) is given when acc holds real
-    values rather than accumulator units: the sum is scaled by it first (exact).
-    """
-    m, n = acc.shape
-    mb, nb = m // 4, n // 4
-    f = np.float32
-    table = _SCALE_TABLES.get(guard)
-    if table is None:
-        table = _SCALE_TABLES[guard] = np.ldexp(f(1), guard - np.arange(64)).astype(f)
-    kk = (ks[:, None] * 4 + np.arange(4)).ravel()
-    bf = bc[kk].astype(f).reshape(len(ks), 4, n)
-    sb = (ref_b[None, :] - eb[ks]).astype(np.int32)  # (nk, nb)
-    acc_rows = acc.reshape(mb, 4, n)
-    step = max(1, _SLOW_ELEMENTS // (len(ks) * 4 * n))
-    for lo in range(0, len(rows), step):
-        I = rows[lo:lo + step]
-        rr = (I[:, None] * 4 + np.arange(4)).ravel()
-        a_lines = ac[np.ix_(rr, kk)].reshape(len(I), 4, len(ks), 4).transpose(0, 2, 1, 3).astype(f)
-        part = np.matmul(a_lines, bf)  # (g, nk, 4, n) exact integers
-        shift = (ref_a[I][:, None] - ea[np.ix_(I, ks)]).astype(np.int32)[:, :, None] + sb[None]
-        np.minimum(shift, 63, out=shift)
-        part *= np.repeat(table[shift], 4, axis=2)[:, :, None, :]
-        np.floor(part, out=part)
-        add = part.sum(axis=1, dtype=np.float64)
-        if unit is not None:
-            add *= np.repeat(unit[I], 4, axis=1)[:, None, :]
-        acc_rows[I] += add
-
+from .smx import (_aligned_product, _gemm_operands, _resolve_cfg, accumulator_to_float, accumulator_to_fp32,
+                  check_accumulator_bound, max_reduction_blocks)
 
 def _chunk_values(ac, ae, bits_a, bc, be, bits_b, shape, cfg) -> np.ndarray:
     """Exact float64 values (cropped to ``shape``) of one §3 accumulation of codes ac·bc.
 
-    As smx.aligned_block_matmul: output blocks whose shifts all stay within
-    the guard bits come exact from one float64 BLAS product. Where a row block
-    has a larger shift, only the few reduction blocks k that can carry one
-    (max over nonzero blocks of s_A(·, k) + s_B(k, ·) > G; 1–4 % of k in
-    training) are removed from its BLAS operand and added back partial by
-    partial with the floor (:func:`_slow_blocks`).
+    smx.py's engine (:func:`~pinta.golden.smx._aligned_product`) in its
+    real-valued form where the exponent range allows, so the values come out
+    of BLAS without a conversion pass; the accumulator-unit form and an exact
+    scaling otherwise.
     """
-    guard = cfg.align_guard_bits
-    kb = ac.shape[1] // 4
-    check_accumulator_bound(kb, 4, bits_a, bits_b, cfg)
-    ea, eb = ae.astype(np.int64), be.astype(np.int64)
-    ref_a, ref_b = ea.max(axis=1), eb.max(axis=0)
-    shift_a, shift_b = ref_a[:, None] - ea, ref_b[None, :] - eb
-    slow = shift_a.max(axis=1)[:, None] + shift_b.max(axis=0)[None, :] > guard
-    exps = ref_a[:, None] + ref_b[None, :] - guard
-    # Real-valued operands where the whole range allows: Â·2^RA and B̂·2^(RB−G) make
-    # BLAS return the values acc·2^(RA+RB−G) directly (every term and partial sum
-    # is the unit-space one times a power of two, all normal floats: exact), which
-    # saves a scaling pass over the product. The range check leaves room below the
-    # unit for the smallest terms (2^(−G−2) units, capped shifts; 2G+2 binades are
-    # kept) and above it for the 53-bit accumulator; outside it the unit-space path runs.
-    real = not exps.size or (exps.min() - 2 * guard - 2 >= -1022 and exps.max() <= 1023 - 53)
+    check_accumulator_bound(ac.shape[1] // 4, 4, bits_a, bits_b, cfg)
+    acc, exps, real = _aligned_product(ac, ae, (4, 4), bc, be, (4, 4), bits_a, bits_b, cfg.align_guard_bits, values=True)
     if real:
-        a_hat = _scaled_operand(ac, np.minimum(shift_a, guard + 1) - ref_a[:, None], (4, 4), 0)
-        b_hat = _scaled_operand(bc, np.minimum(shift_b, guard + 1) - ref_b[None, :], (4, 4), 0)
-    else:
-        a_hat = _scaled_operand(ac, np.minimum(shift_a, guard + 1), (4, 4), 0)
-        b_hat = _scaled_operand(bc, np.minimum(shift_b, guard + 1), (4, 4), guard)
-    rows = ks = None
-    if slow.any():
-        sa = np.where(_nonzero_blocks(ac, (4, 4)), shift_a, -1)
-        sb = np.where(_nonzero_blocks(bc, (4, 4)), shift_b, -1)
-        slow = sa.max(axis=1)[:, None] + sb.max(axis=0)[None, :] > guard
-        if slow.any():
-            rows = np.nonzero(slow.any(axis=1))[0]
-            ka, kb_ = sa.max(axis=0), sb.max(axis=1)
-            ks = np.nonzero((ka >= 0) & (kb_ >= 0) & (ka + kb_ > guard))[0]
-            if not len(ks):
-                # The separable test flags blocks whose largest A and B shifts
-                # sit at different k: no single partial exceeds G, BLAS is exact.
-                rows = None
-        if rows is not None:
-            if not a_hat.flags.writeable or not (a_hat.flags.c_contiguous or a_hat.flags.f_contiguous):
-                a_hat = np.array(a_hat)
-            rr = (rows[:, None] * 4 + np.arange(4)).ravel()
-            cc = (ks[:, None] * 4 + np.arange(4)).ravel()
-            a_hat[np.ix_(rr, cc)] = 0.0
-    acc = np.matmul(a_hat, b_hat)
-    del a_hat, b_hat
-    if real:
-        if rows is not None:
-            _slow_blocks(acc, rows, ks, ac, ea, ref_a, bc, eb, ref_b, guard, np.ldexp(1.0, exps.astype(np.int32)))
         return acc[:shape[0], :shape[1]]
-    if rows is not None:
-        _slow_blocks(acc, rows, ks, ac, ea, ref_a, bc, eb, ref_b, guard)
     if exps.size and (exps.min() < -1022 or exps.max() > 1023 - 53):
         # Outside the range where one multiplication is exact: smx.py's converter checks and refuses.
         return accumulator_to_float(acc.astype(np.int64), exps.astype(np.int32), (4, 4), shape)

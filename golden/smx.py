@@ -726,53 +726,9 @@ def aligned_block_matmul(
     (br, bk), (bk_b, bc) = a_block, b_block
     if bk != bk_b or a_codes.shape[1] != b_codes.shape[0]:
         raise ValueError(f"reduction blocking differs: A codes {a_codes.shape} blocks {a_block}, B codes {b_codes.shape} blocks {b_block}")
-    m, k = a_codes.shape
-    n = b_codes.shape[1]
-    mb, kb, nb = m // br, k // bk, n // bc
-    check_accumulator_bound(kb, bk, bits_a, bits_b, cfg)
-
-    ea = a_exponents.astype(np.int64)
-    eb = b_exponents.astype(np.int64)
-    ref_a = ea.max(axis=1)  # RA(I): one maximum per A reduction line
-    ref_b = eb.max(axis=0)  # RB(J)
-    shift_a = ref_a[:, None] - ea
-    shift_b = ref_b[None, :] - eb
-
-    # Separable sufficient test: max_k sA + max_k sB <= G implies
-    # sA(k) + sB(k) <= G for every k.
-    worst_a, worst_b = shift_a.max(axis=1), shift_b.max(axis=0)
-    slow = worst_a[:, None] + worst_b[None, :] > guard
-    if slow.any():
-        # Zero blocks add 0 whatever their shift, so they must not push an
-        # output block off the fast path; -1 is below every real shift. Found
-        # only when needed: dense operands never pay for this scan.
-        worst_a = np.where(_nonzero_blocks(a_codes, a_block), shift_a, -1).max(axis=1)
-        worst_b = np.where(_nonzero_blocks(b_codes, b_block), shift_b, -1).max(axis=0)
-        slow = worst_a[:, None] + worst_b[None, :] > guard
-
-    # Shifts above G only occur in pairs that are zero or on the slow path;
-    # capping them keeps the float operands far from the subnormal range.
-    a_hat = _scaled_operand(a_codes, np.minimum(shift_a, guard + 1), a_block, 0)
-    b_hat = _scaled_operand(b_codes, np.minimum(shift_b, guard + 1), b_block, guard)
-    ks = None
-    if slow.any():
-        # Only the reduction blocks k where some nonzero pair can shift past G
-        # need the floor (a few per cent of k in training): they are taken out
-        # of the flagged row blocks' BLAS operand here and added back exactly
-        # by _slow_path, instead of recomputing every k of those rows in int64.
-        ka = np.where(_nonzero_blocks(a_codes, a_block), shift_a, -1).max(axis=0)
-        kb_ = np.where(_nonzero_blocks(b_codes, b_block), shift_b, -1).max(axis=1)
-        ks = np.nonzero((ka >= 0) & (kb_ >= 0) & (ka + kb_ > guard))[0]
-        if len(ks):
-            rr = (np.nonzero(slow.any(axis=1))[0][:, None] * br + np.arange(br)).ravel()
-            cc = (ks[:, None] * bk + np.arange(bk)).ravel()
-            a_hat[np.ix_(rr, cc)] = 0.0
-        else:
-            # The separable test flagged blocks whose largest A and B shifts
-            # sit at different k: no single pair exceeds G, BLAS is exact.
-            ks = None
-    product = np.matmul(a_hat, b_hat)
-    del a_hat, b_hat
+    check_accumulator_bound(a_codes.shape[1] // bk, bk, bits_a, bits_b, cfg)
+    product, out_exponents, _ = _aligned_product(a_codes, a_exponents, a_block, b_codes, b_exponents, b_block,
+                                                 bits_a, bits_b, guard, values=False)
     if cfg.accumulator_bits <= 52:
         # Every |value| < 2**51: adding 1.5 * 2**52 is exact and leaves the
         # integer in the low mantissa bits, so the int64 view minus the bias
@@ -783,20 +739,142 @@ def aligned_block_matmul(
         acc -= _INT_FROM_FLOAT_BIAS_BITS
     else:
         acc = product.astype(np.int64)
-    del product
+    return acc, out_exponents.astype(np.int32)
 
-    if ks is not None:
-        _slow_path(acc, slow, a_codes, ea, ref_a, a_block, b_codes, eb, ref_b, b_block, guard, ks)
-    out_exponents = (ref_a[:, None] + ref_b[None, :] - guard).astype(np.int32)
-    return acc, out_exponents
+
+def _aligned_product(a_codes, a_exponents, a_block, b_codes, b_exponents, b_block, bits_a: int, bits_b: int,
+                     guard: int, values: bool) -> tuple[np.ndarray, np.ndarray, bool]:
+    """§3's accumulation of the codes a·b as an exact float64 (M, N) matrix, and its block exponents.
+
+    Shared by :func:`aligned_block_matmul` and the golden training engine
+    (``quantized_training.exact_matmul``). With ``values=False`` the matrix is
+    in accumulator units (integers, exact below 2**53); with ``values=True``,
+    where the exponent range allows, it holds the real values
+    ``acc * 2**out_exponent`` directly (the third result says which), which
+    saves a scaling pass. Returns (matrix, out_exponents int64 (M/br, N/bc),
+    in_values).
+
+    Fast path: when every nonzero block pair of an output block has
+    s_A + s_B <= G, the floor in the alignment never discards a bit and one
+    float64 BLAS matmul of the pre-shifted codes is exact. Where a row block
+    can exceed G, only the reduction blocks k that can carry such a pair
+    (a few per cent of k in training) are taken out of its BLAS operand and
+    added back partial by partial with the floor (:func:`_slow_blocks`).
+    """
+    ea = a_exponents.astype(np.int64)
+    eb = b_exponents.astype(np.int64)
+    ref_a = ea.max(axis=1)  # RA(I): one maximum per A reduction line
+    ref_b = eb.max(axis=0)  # RB(J)
+    shift_a = ref_a[:, None] - ea
+    shift_b = ref_b[None, :] - eb
+    exps = ref_a[:, None] + ref_b[None, :] - guard
+    # Real-valued operands where the whole range allows: Â·2^RA and B̂·2^(RB−G) make
+    # BLAS return acc·2^(RA+RB−G) directly (every term and partial sum is the
+    # unit-space one times a power of two, all normal floats: exact). The range
+    # check leaves room below the unit for the smallest terms (2^(−G−2) units,
+    # capped shifts; 2G+2 binades) and above it for a 53-bit accumulator.
+    real = values and (not exps.size or (exps.min() - 2 * guard - 2 >= -1022 and exps.max() <= 1023 - 53))
+    # Shifts above G only occur in pairs that are zero or on the slow path;
+    # capping them keeps the float operands far from the subnormal range.
+    cap_a, cap_b = np.minimum(shift_a, guard + 1), np.minimum(shift_b, guard + 1)
+    if real:
+        a_hat = _scaled_operand(a_codes, cap_a - ref_a[:, None], a_block, 0)
+        b_hat = _scaled_operand(b_codes, cap_b - ref_b[None, :], b_block, 0)
+    else:
+        a_hat = _scaled_operand(a_codes, cap_a, a_block, 0)
+        b_hat = _scaled_operand(b_codes, cap_b, b_block, guard)
+    # Separable sufficient test: max_k sA + max_k sB <= G implies
+    # sA(k) + sB(k) <= G for every k.
+    rows = ks = None
+    if (shift_a.max(axis=1)[:, None] + shift_b.max(axis=0)[None, :] > guard).any():
+        # Zero blocks add 0 whatever their shift, so they must not push an
+        # output block off the fast path; -1 is below every real shift. Found
+        # only when needed: dense operands never pay for this scan.
+        sa = np.where(_nonzero_blocks(a_codes, a_block), shift_a, -1)
+        sb = np.where(_nonzero_blocks(b_codes, b_block), shift_b, -1)
+        slow = sa.max(axis=1)[:, None] + sb.max(axis=0)[None, :] > guard
+        if slow.any():
+            ka, kb_ = sa.max(axis=0), sb.max(axis=1)
+            ks = np.nonzero((ka >= 0) & (kb_ >= 0) & (ka + kb_ > guard))[0]
+            # An empty ks: the separable test flagged blocks whose largest A and
+            # B shifts sit at different k; no single pair exceeds G, BLAS is exact.
+            if len(ks):
+                rows = np.nonzero(slow.any(axis=1))[0]
+                if not a_hat.flags.writeable or not (a_hat.flags.c_contiguous or a_hat.flags.f_contiguous):
+                    a_hat = np.array(a_hat)
+                br, bk = a_block
+                rr = (rows[:, None] * br + np.arange(br)).ravel()
+                cc = (ks[:, None] * bk + np.arange(bk)).ravel()
+                a_hat[np.ix_(rr, cc)] = 0.0
+    product = np.matmul(a_hat, b_hat)
+    del a_hat, b_hat
+    if rows is not None:
+        _slow_blocks(product, rows, ks, a_codes, ea, ref_a, a_block, b_codes, eb, ref_b, b_block, bits_a, bits_b,
+                     guard, np.ldexp(1.0, exps.astype(np.int32)) if real else None)
+    return product, exps, real
+
+
+#: Elements of block partials held at once by the slow blocks (float32: 64 MiB).
+_SLOW_ELEMENTS = 1 << 24
+#: 2^(G − s) for the capped shifts s = 0..cap, per (cap, guard bits, dtype).
+_SCALE_TABLES: dict[tuple[int, int, str], np.ndarray] = {}
+
+
+def _slow_blocks(acc, rows, ks, a_codes, ea, ref_a, a_block, b_codes, eb, ref_b, b_block, bits_a, bits_b,
+                 guard, unit=None) -> None:
+    """Add §3's floor-aligned partials of reduction blocks ``ks`` to row blocks ``rows`` of acc (float64, in place).
+
+    Each block partial P_k is formed exactly (float32 where its bound
+    ``bk · max|a| · max|b|`` is below 2**24, else float64), scaled by
+    ``2^(G − min(s_k, c))`` with c = G + bit length of the bound (exact: a
+    power of two, the result stays normal; from s_k = c on, |P_k·2^(G−s_k)| < 1
+    and the floor is 0 or −1 whatever s_k), floored (exact; the identity
+    where s_k <= G), and the partials summed in
+    float64 (integers below the accumulator bound: exact in any order). This
+    is :func:`align_partial` in floating point; ``_slow_path(ks=None)`` is the
+    integer reference it is tested against. ``unit`` (float64 (M/br, N/bc),
+    powers of two) is given when acc holds real values rather than
+    accumulator units: the sum is scaled by it first (exact). A flagged row
+    block's unflagged columns are treated too: their shifts are <= G, so the
+    floor is the identity there.
+    """
+    (br, bk), (_, bc) = a_block, b_block
+    m, n = acc.shape
+    bound = bk * ((1 << (bits_a - 1)) - 1) * ((1 << (bits_b - 1)) - 1)
+    f = np.float32 if bound < 1 << 24 else np.float64
+    cap = guard + bound.bit_length()
+    table = _SCALE_TABLES.get((cap, guard, f.__name__))
+    if table is None:
+        table = _SCALE_TABLES[(cap, guard, f.__name__)] = np.ldexp(f(1), guard - np.arange(cap + 1)).astype(f)
+    kk = (ks[:, None] * bk + np.arange(bk)).ravel()
+    bf = b_codes[kk].astype(f).reshape(len(ks), bk, n)
+    sb = (ref_b[None, :] - eb[ks]).astype(np.int32)  # (nk, N/bc)
+    acc_rows = acc.reshape(m // br, br, n)
+    step = max(1, _SLOW_ELEMENTS // (len(ks) * br * n))
+    for lo in range(0, len(rows), step):
+        i = rows[lo:lo + step]
+        rr = (i[:, None] * br + np.arange(br)).ravel()
+        a_lines = a_codes[np.ix_(rr, kk)].reshape(len(i), br, len(ks), bk).transpose(0, 2, 1, 3).astype(f)
+        part = np.matmul(a_lines, bf)  # (g, nk, br, N) exact integers
+        shift = (ref_a[i][:, None] - ea[np.ix_(i, ks)]).astype(np.int32)[:, :, None] + sb[None]
+        np.minimum(shift, cap, out=shift)
+        part *= np.repeat(table[shift], bc, axis=2)[:, :, None, :]
+        np.floor(part, out=part)
+        add = part.sum(axis=1, dtype=np.float64)
+        if unit is not None:
+            add *= np.repeat(unit[i], bc, axis=1)[:, None, :]
+        acc_rows[i] += add
 
 
 def _slow_path(acc, slow, a_codes, ea, ref_a, a_block, b_codes, eb, ref_b, b_block, guard, ks=None) -> None:
-    """Add to the row blocks flagged in ``slow`` the floor-aligned partials of reduction blocks ``ks`` (in place).
+    """Integer reference of the exact slow path: add to the row blocks flagged in ``slow`` the
+    floor-aligned partials (:func:`align_partial`) of reduction blocks ``ks`` (in place).
 
+    The engine (:func:`_aligned_product`) uses the floating-point
+    :func:`_slow_blocks`; tests/golden/test_smx_gemm.py ties both to this.
     ``acc`` (M, N) int64 holds, for those rows, the exact sum over the other
     reduction blocks (zero with ``ks=None``, which means every block: a full
-    integer recomputation, the reference the BLAS path is tested against).
+    integer recomputation).
     A flagged output block's whole row block is treated: for its unflagged
     columns every shift is <= G and the floor is the identity, so the result
     is the same either way.

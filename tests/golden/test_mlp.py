@@ -127,11 +127,11 @@ def test_fast_exact_gemms_equal_smx_bit_for_bit(m, k, n, bits):
                                                ("heat100d", None, {}), ("hjb20d", 2, {"diffquant": False})])
 def test_fast_quantized_engine_equals_the_smx_reference(name, tt_rank, kw, monkeypatch):
     """The speed-ups (fast exact GEMMs, dX-only TT backward) change no bit of the loss or the gradients."""
-    import pinta.golden.quantized_training as Q
+    import pinta.golden.smx as S
 
     slow_calls = []
-    real = Q._slow_blocks
-    monkeypatch.setattr(Q, "_slow_blocks", lambda *a: slow_calls.append(1) or real(*a))
+    real = S._slow_blocks
+    monkeypatch.setattr(S, "_slow_blocks", lambda *a: slow_calls.append(1) or real(*a))
     tr = _small_trainer(name, tt_rank, pairs=64, n_interior=8)
     batch = tr.sample_batch()
     out = []
