@@ -11,7 +11,8 @@ import numpy as np
 
 from pinta.sim.programs import ProgramBuilder
 
-__all__ = ["vector_chain_program", "vector_chain_inputs", "sfu_chain_program", "sfu_chain_inputs"]
+__all__ = ["vector_chain_program", "vector_chain_inputs", "sfu_chain_program", "sfu_chain_inputs",
+           "stein_chain_program", "stein_chain_inputs", "deq_program", "deq_inputs"]
 
 
 def _f32_bits(v: float) -> int:
@@ -152,3 +153,137 @@ def sfu_chain_inputs(seed: int = 11, rows: int = 7, cols: int = 5):
     z = rng.standard_normal(n).astype(np.float32)
     z = np.where(np.abs(z) < 1e-3, np.float32(0.5), z)
     return x[perm].reshape(rows, cols), y.reshape(rows, cols), z.reshape(rows, cols)
+
+
+def stein_chain_program(cfg, up, um, z) -> ProgramBuilder:
+    """STEIN (two passes per L elements, both results through the arithmetic write port)
+    back to back with other VEC instructions, and its hazards.
+
+    VADD, STEIN, VMUL and VTANH issue back to back (independent), so STEIN's passes
+    are written right behind VADD's and right before VMUL's; a STEIN of both results
+    of the first (RAW on gdiff and gsum); right behind it a STEIN of VADD's and VMUL's
+    results; a VSUB of the two; and a STEIN whose gsum overwrites ``z``, which VMUL
+    and VTANH read (WAR: it waits for VTANH's done, 73 + P cycles after its issue).
+    """
+    from pinta.sim.isa import Buffer, Fmt
+
+    pb = ProgramBuilder(cfg)
+    tu = pb.load_fp32(Buffer.activations, up)
+    tm = pb.load_fp32(Buffer.optimizer, um)
+    tz = pb.load_fp32(Buffer.weights, z)
+
+    def vec(mnemonic, a, b=None, buf=Buffer.gradients):
+        out = pb.tensor(buf, Fmt.fp32, a.rows, a.cols)
+        pb.use(out, a, *([b] if b is not None else []))
+        pb.emit(mnemonic, dst=out.reg, a=a.reg, **({"b": b.reg} if b is not None else {}))
+        return out
+
+    total = vec("VADD", tu, tz)
+    gd, gs = pb.stein(tu, tm, buf=Buffer.gradients, buf_sum=Buffer.weights)
+    prod = vec("VMUL", tm, tz, buf=Buffer.activations)
+    th = vec("VTANH", tz, buf=Buffer.optimizer)
+    gd2, gs2 = pb.stein(gd, gs, buf=Buffer.activations)     # RAW on both results
+    gd3, gs3 = pb.stein(total, prod, buf=Buffer.gradients)  # back to back with the previous STEIN
+    dif = vec("VSUB", gd2, gs3, buf=Buffer.optimizer)
+    # WAR: gsum over z's words, which VMUL and VTANH read
+    gd4 = pb.tensor(Buffer.gradients, Fmt.fp32, tz.rows, tz.cols)
+    gs4 = pb.describe(tz.buf, Fmt.fp32, tz.addr, tz.rows, tz.cols)
+    pb.use(gd4, gs4, gd3, dif)
+    pb.emit("STEIN", gdiff=gd4.reg, gsum=gs4.reg, up=gd3.reg, um=dif.reg)
+    pb.emit("BARRIER")
+    for name, t in (("total", total), ("gdiff", gd), ("gsum", gs), ("prod", prod), ("tanh", th), ("gdiff2", gd2),
+                    ("gsum2", gs2), ("gdiff3", gd3), ("gsum3", gs3), ("dif", dif), ("gdiff4", gd4), ("gsum4", gs4)):
+        pb.store(name, t)
+    return pb
+
+
+def stein_chain_inputs(seed: int = 5, rows: int = 7, cols: int = 5):
+    """up, um, z (rows×cols, finite): random values with corners in the first row and a half:
+    ±0 pairs, equal and opposite pairs (exact +0 results), subnormals, sums that overflow
+    to ±Inf, and a difference of subnormals. Finite, and z is 0.5 at the overflowing pairs,
+    so that no inf − inf NaN (whose sign is a NumPy/x86 artefact, docs/vector-numerics.md
+    §1) appears anywhere in :func:`stein_chain_program`."""
+    rng = np.random.default_rng(seed)
+    up = (rng.standard_normal((rows, cols)) * 10.0 ** rng.uniform(-3, 3, (rows, cols))).astype(np.float32)
+    um = (rng.standard_normal((rows, cols)) * 10.0 ** rng.uniform(-3, 3, (rows, cols))).astype(np.float32)
+    z = (rng.standard_normal((rows, cols)) + 0.5).astype(np.float32)
+    cu = np.array([0.0, -0.0, 2.5, 1e-39, 3e38, -3e38, 7.0, -1.4e-45], np.float32)
+    cm = np.array([-0.0, -0.0, 2.5, -2e-39, 3e38, -3e38, -7.0, 1.4e-45], np.float32)
+    k = min(rows * cols, len(cu))
+    up.reshape(-1)[:k], um.reshape(-1)[:k] = cu[:k], cm[:k]
+    z.reshape(-1)[4:6] = 0.5
+    return up, um, z
+
+
+def deq_inputs(cfg, *, seed: int = 9, rows: int = 7, cols: int = 9, fault: bool = False):
+    """SMX tensors (smx4, smx8, smx12; rows×cols, padded blocks) for :func:`deq_program`, and an
+    fp32 matrix x. The block exponents reach both ends of what FP32 holds exactly: a block
+    whose largest code's leading one lands on 2**127 (FP32's largest binade), blocks at the
+    smallest exponent (FP32 subnormal results for exponent_bits = 8), zero blocks. With
+    ``fault``, one smx12 block has exponent 127 and codes ≥ 2: values of 2**128 and more,
+    which FP32 cannot hold (DEQ_INEXACT)."""
+    from pinta.golden.smx import SMXTensor
+
+    rng = np.random.default_rng(seed)
+    p, q = -(-rows // 4) * 4, -(-cols // 4) * 4
+    out = {}
+    for bits in (4, 8, 12):
+        lim = (1 << (bits - 1)) - 1
+        codes = rng.integers(-lim, lim + 1, (p, q)).astype(np.int16)
+        codes[rows:, :] = 0
+        codes[:, cols:] = 0
+        codes[:4, 4:8] = 0                                     # a zero block
+        blk = np.abs(codes).reshape(p // 4, 4, q // 4, 4).max(axis=(1, 3))
+        lead = np.where(blk > 0, np.floor(np.log2(np.maximum(blk, 1))), 0).astype(int)
+        top = np.minimum(cfg.exponent_max, 127 - lead)          # largest exact: lead + E <= 127
+        low = max(cfg.exponent_min, -149)                       # smallest exact: E >= -149
+        exps = rng.integers(-40, 41, (p // 4, q // 4))
+        exps[0, 0] = top[0, 0]                                  # FP32's largest binade
+        exps[-1, -1] = low                                      # smallest exponent
+        exps[0, -1] = low
+        exps = np.clip(exps, low, top).astype(np.int16)
+        if fault and bits == 12:
+            codes[4:rows, 0:4] = np.where(codes[4:rows, 0:4] == 0, 5, codes[4:rows, 0:4])  # |code| >= 1 ...
+            codes[4, 0] = lim                                   # ... and one of 2**10 and more
+            exps[1, 0] = min(127, cfg.exponent_max)
+        out[bits] = SMXTensor(codes, exps, (rows, cols), bits)
+    x = (rng.standard_normal((rows, cols)) * 10.0 ** rng.uniform(-20, 20, (rows, cols))).astype(np.float32)
+    return out, x
+
+
+def deq_program(cfg, smx, x) -> ProgramBuilder:
+    """DEQ of host-placed smx4/8/12 tensors back to back on the QNT unit (interleaved with
+    ACCF-free QUANT work: QUANT of x, its DEQ, RAW), VEC consumers of the results, and,
+    before them, independent work whose results are stored first.
+
+    If a DEQ faults (DEQ_INEXACT, e.g. ``deq_inputs(fault=True)``'s smx12), the run stops
+    at that DEQ's done cycle: the VNEG/STORE pair ahead of the DEQs completes, the DEQs
+    and QUANT issued behind the faulting one complete unread, and the VADD that reads
+    its result never issues (it waits at the head for the fault's cycle).
+    """
+    from pinta.sim.isa import Buffer, Fmt
+
+    pb = ProgramBuilder(cfg)
+    tx = pb.load_fp32(Buffer.activations, x)
+    s4 = pb.load_smx(Buffer.weights, smx[4])
+    s8 = pb.load_smx(Buffer.gradients, smx[8])
+    s12 = pb.load_smx(Buffer.gradients, smx[12])
+    neg = pb.tensor(Buffer.optimizer, Fmt.fp32, tx.rows, tx.cols)
+    pb.use(neg, tx)
+    pb.emit("VNEG", dst=neg.reg, a=tx.reg)
+    pb.store("neg", neg)                                # completes before any DEQ fault
+    f8 = pb.deq(s8, buf=Buffer.optimizer)
+    f12 = pb.deq(s12, buf=Buffer.activations)            # the faulting one with fault=True
+    f4 = pb.deq(s4, buf=Buffer.optimizer)
+    q = pb.quant(tx, 8, buf=Buffer.weights)              # back to back with the DEQs
+    fq = pb.deq(q, buf=Buffer.gradients)                 # RAW on the QUANT
+    tot = pb.tensor(Buffer.weights, Fmt.fp32, tx.rows, tx.cols)
+    pb.use(tot, f8, f12)
+    pb.emit("VADD", dst=tot.reg, a=f8.reg, b=f12.reg)    # RAW on two DEQs
+    err = pb.tensor(Buffer.gradients, Fmt.fp32, tx.rows, tx.cols)
+    pb.use(err, fq, tx)
+    pb.emit("VSUB", dst=err.reg, a=fq.reg, b=tx.reg)     # the quantization error of x
+    pb.emit("BARRIER")
+    for name, t in (("f4", f4), ("f8", f8), ("f12", f12), ("fq", fq), ("q", q), ("tot", tot), ("err", err)):
+        pb.store(name, t)
+    return pb

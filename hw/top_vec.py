@@ -35,6 +35,15 @@ still in flight, so each pipeline has its own write port (``w_tanh``,
 ``w_sincos``): writes from the arithmetic path, TANH and SINCOS never
 compete for a port, whatever the order of the instructions.
 
+STEIN (``gdiff = up − um``, ``gsum = up + um``): the model gives it
+``vector_passes("STEIN")`` = 2 passes per L elements and the arithmetic depth.
+Two passes, two result tensors, so each pass writes one of them through the
+arithmetic write port: no extra port. Pass 2q reads the L elements q·L.. of
+``up`` and ``um`` (I + 1 + 2q) and subtracts; the operands are held one cycle,
+and pass 2q + 1 (no read) adds them, with the same adder. So each operand
+word is read once, as the model's traffic counts it, and the passes flow
+through the pipeline like any others (last written in I + 2P + 3 = done − 1).
+
 Operands must have ``dst``'s element count (the simulator checks programs).
 """
 
@@ -46,6 +55,7 @@ from amaranth.lib.wiring import In, Out
 
 from pinta.config import PintaConfig
 from pinta.sim.isa import OPCODE_SHIFT, OPCODES
+from pinta.sim.timing import vector_passes
 
 from .buffers import ReadPortSignature, WritePortSignature
 from .controller import DESC, VEC_ELEMENTWISE, field_slice, unit_command_layout
@@ -81,8 +91,8 @@ class VecUnit(wiring.Component):
     Members
     -------
     start : In(1), cmd : In(unit_command_layout()) -- issue strobe and command
-    r_a, r_b : Out(ReadPortSignature(L/2)) -- operand reads (L/2 words: two fp32 per word)
-    w : Out(WritePortSignature(L/2))       -- result writes of the arithmetic instructions
+    r_a, r_b : Out(ReadPortSignature(L/2)) -- operand reads (L/2 words: two fp32 per word; STEIN: up, um)
+    w : Out(WritePortSignature(L/2))       -- result writes of the arithmetic instructions (STEIN: both)
     w_tanh, w_sincos : Out(WritePortSignature(L/2)) -- result writes of VTANH; of VSIN and VCOS
     """
 
@@ -92,6 +102,10 @@ class VecUnit(wiring.Component):
         if self.lanes < 2 or self.lanes % 2:
             raise ValueError(f"the VEC unit needs an even vector_lanes (two fp32 per word), got {self.lanes}")
         self.words = self.lanes // 2
+        stein = next(s for s in OPCODES.values() if s.mnemonic == "STEIN")
+        if vector_passes("STEIN") != len(stein.writes):
+            raise ValueError(f"the VEC unit writes STEIN's {len(stein.writes)} results in one pass each, "
+                             f"the cycle model gives it {vector_passes('STEIN')} passes")
         super().__init__({
             "start": In(1), "cmd": In(unit_command_layout()),
             "r_a": Out(ReadPortSignature(self.words)), "r_b": Out(ReadPortSignature(self.words)),
@@ -106,9 +120,13 @@ class VecUnit(wiring.Component):
         with m.If(self.start):
             m.d.sync += c.eq(self.cmd)
         op = c.word[OPCODE_SHIFT:OPCODE_SHIFT + 8]
-        is_ = {name: op == _opcode(name) for name in VEC_OPS}
+        is_ = {name: op == _opcode(name) for name in VEC_OPS + ("STEIN",)}
         dst, a, b = (Signal(DESC, name=f"vec_{x}") for x in ("dst", "a", "b"))
-        m.d.comb += [dst.eq(c.d[0]), a.eq(c.d[1]), b.eq(c.d[2])]
+        # STEIN gdiff, gsum, up, um: up and um are the operands; the pass's parity picks the result
+        odd = Signal()  # STEIN: the second (gsum) pass of an element group
+        m.d.comb += [dst.eq(Mux(is_["STEIN"], Mux(odd, c.d[1].as_value(), c.d[0].as_value()), c.d[0].as_value())),
+                     a.eq(Mux(is_["STEIN"], c.d[2].as_value(), c.d[1].as_value())),
+                     b.eq(Mux(is_["STEIN"], c.d[3].as_value(), c.d[2].as_value()))]
         n = Signal(32)
         m.d.comb += n.eq(dst.rows * dst.cols)
 
@@ -116,14 +134,16 @@ class VecUnit(wiring.Component):
         active = Signal()
         e = Signal(32)
         with m.If(self.start):
-            m.d.sync += [active.eq(1), e.eq(0)]
+            m.d.sync += [active.eq(1), e.eq(0), odd.eq(0)]
+        with m.Elif(active & is_["STEIN"] & ~odd):
+            m.d.sync += odd.eq(1)
         with m.Elif(active):
-            m.d.sync += e.eq(e + L)
+            m.d.sync += [e.eq(e + L), odd.eq(0)]
             with m.If(e + L >= n):
                 m.d.sync += active.eq(0)
         woff = e >> 1
-        two = is_["VADD"] | is_["VSUB"] | is_["VMUL"]  # b is a descriptor only for these
-        for port, t, en in ((self.r_a, a, active), (self.r_b, b, active & two)):
+        two = is_["VADD"] | is_["VSUB"] | is_["VMUL"] | is_["STEIN"]  # b is a descriptor only for these
+        for port, t, en in ((self.r_a, a, active & ~odd), (self.r_b, b, active & two & ~odd)):
             m.d.comb += [port.en.eq(en), port.buf.eq(t.buf), port.addr.eq(t.addr + woff)]
 
         # -- what travels with a pass (the command register is reused by the next
@@ -137,6 +157,9 @@ class VecUnit(wiring.Component):
                             ("VSCALE", "scale"), ("VTANH", "tanh"), ("VSIN", "sin"), ("VCOS", "cos")):
             with m.If(is_[mnemonic]):
                 m.d.comb += kind.eq(KIND[k])
+        KIND.update(stein_diff=9, stein_sum=10)
+        with m.If(is_["STEIN"]):
+            m.d.comb += kind.eq(Mux(odd, KIND["stein_sum"], KIND["stein_diff"]))
         rd = Signal(info)
         m.d.comb += [rd.valid.eq(active), rd.kind.eq(kind), rd.buf.eq(dst.buf), rd.addr.eq(dst.addr + woff)]
         m.d.comb += [rd.lane_ok[l].eq(e + l < n) for l in range(L)]
@@ -150,14 +173,20 @@ class VecUnit(wiring.Component):
         s1 = Signal(info)
         m.d.sync += s1.eq(d1)
         r1 = [Signal(32, name=f"vec_r1_{l}") for l in range(L)]
+        # STEIN: the gdiff pass's operands, held for the gsum pass that follows it
+        held_a, held_b = Signal(32 * L), Signal(32 * L)
+        with m.If(d1.kind == KIND["stein_diff"]):
+            m.d.sync += [held_a.eq(self.r_a.data), held_b.eq(self.r_b.data)]
+        s_sum = d1.kind == KIND["stein_sum"]
+        s_diff = d1.kind == KIND["stein_diff"]
         for l in range(L):
-            xa = self.r_a.data[32 * l:32 * l + 32]
-            xb = self.r_b.data[32 * l:32 * l + 32]
-            add = fp_add(m, xa, xb, d1.kind == KIND["sub"], name=f"vadd{l}")
+            xa = Mux(s_sum, held_a[32 * l:32 * l + 32], self.r_a.data[32 * l:32 * l + 32])
+            xb = Mux(s_sum, held_b[32 * l:32 * l + 32], self.r_b.data[32 * l:32 * l + 32])
+            add = fp_add(m, xa, xb, (d1.kind == KIND["sub"]) | s_diff, name=f"vadd{l}")
             mb = Mux(d1.kind == KIND["scale"], scale, Mux(d1.kind == KIND["dtanh"], xa, xb))
             mul = fp_mul(m, xa, mb, name=f"vmul{l}")
-            res = Mux(d1.kind == KIND["neg"], xa ^ _SIGN,
-                      Mux((d1.kind == KIND["add"]) | (d1.kind == KIND["sub"]), add, mul))
+            adds = (d1.kind == KIND["add"]) | (d1.kind == KIND["sub"]) | s_diff | s_sum
+            res = Mux(d1.kind == KIND["neg"], xa ^ _SIGN, Mux(adds, add, mul))
             m.d.sync += r1[l].eq(res)
 
         # -- second operation: 1 - t·t for VDTANH --
@@ -169,7 +198,7 @@ class VecUnit(wiring.Component):
             m.d.sync += r2[l].eq(Mux(s1.kind == KIND["dtanh"], sub, r1[l]))
 
         # -- write-back --
-        arith = s2.kind <= KIND["dtanh"]
+        arith = (s2.kind <= KIND["dtanh"]) | (s2.kind == KIND["stein_diff"]) | (s2.kind == KIND["stein_sum"])
 
         def write(port, en, t, lanes):
             m.d.comb += [

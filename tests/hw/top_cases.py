@@ -17,7 +17,9 @@ import numpy as np
 from pinta.sim import layout
 from pinta.sim.isa import Instr, encode
 from pinta.sim.machine import Machine
-from pinta.hw.top_programs import sfu_chain_inputs, sfu_chain_program, vector_chain_program
+from pinta.hw.controller import ErrorCode
+from pinta.hw.top_programs import (deq_inputs, deq_program, sfu_chain_inputs, sfu_chain_program, stein_chain_inputs,
+                                   stein_chain_program, vector_chain_program)
 from pinta.sim.programs import ProgramBuilder, diffquant_first_layer_program, gemm_program
 
 UNITS = ("CTRL", "DMA", "MAC", "QNT", "VEC")
@@ -26,47 +28,65 @@ HERE = Path(__file__).parent
 
 
 def _simulate(cfg, pb: ProgramBuilder):
+    """The simulator's run: analysis, fault stop (None: none), DRAM regions to read back and
+    their expected words. A run that faults (``Machine.run(faults="stop")``) stops as the RTL
+    does; only the STOREs it executed are compared."""
     m = Machine(cfg, check_layout=True)
-    for addr, x in pb.inputs.items():
-        m.put_fp32(addr, x)
-    res = m.run(pb.program)
+    for addr, image in pb.input_images().items():
+        m.dram_write(addr, image)
+    res = m.run(pb.program, faults="stop")
     an = res.analysis
+    stored = {addr for addr, _ in m.stores}
     expect = {}
     read = {}
     for name, (addr, t) in pb.outputs.items():
+        if addr not in stored:
+            continue
         n = t.descriptor(cfg).words
         read[name] = (addr // 8, n)
         expect[name] = [int(w) for w in np.frombuffer(m.dram_read(addr, n * 8), dtype="<u8")]
-    return an, read, expect
+    return an, res.stop, read, expect
 
 
 def make_case(cfg, pb: ProgramBuilder):
-    an, read, expect = _simulate(cfg, pb)
-    dram = {str(addr // 8): [int(w) for w in layout.pack_fp32(np.asarray(x, np.float32))]
-            for addr, x in pb.inputs.items()}
+    an, stop, read, expect = _simulate(cfg, pb)
+    dram = {str(addr // 8): [int(w) for w in image] for addr, image in pb.input_images().items()}
     case = {"program": [f"{encode(i):032x}" for i in pb.program], "dram": dram, "read": read}
-    return case, {"analysis": an, "stores": expect, "n": len(pb.program)}
+    return case, {"analysis": an, "stop": stop, "stores": expect, "n": len(pb.program)}
 
 
 def compare(name, got, want) -> list[str]:
+    """Every STOREd word, cycles, busy and stall per unit, issue count, zero out-of-model
+    events; for a run the simulator stops at a fault (``want["stop"]``), the error code and
+    index the RTL reports and the counters of the stopped run (sim/program.py fault_stop)."""
     bad = []
     an = want["analysis"]
-    if got["error"]:
+    stop = want.get("stop")
+    if stop is not None:
+        code = ErrorCode[stop.code].value
+        if got["error"] != code or got["error_pc"] != stop.index:
+            bad.append(f"{name}: error {got['error']} at {got['error_pc']}, expected {code} ({stop.code}) "
+                       f"at {stop.index}")
+        if got["status"] & 1 or not got["status"] & 2:
+            bad.append(f"{name}: status 0x{got['status']:x}: not stopped")
+    elif got["error"]:
         return [f"{name}: RTL stopped with error {got['error']} at instruction {got['error_pc']}"]
+    counts = stop if stop is not None else an
     for region, words in want["stores"].items():
         rtl = [int(w) for w in got["regions"][region]]
         if rtl != words:
             diff = [j for j, (a, b) in enumerate(zip(rtl, words)) if a != b]
             bad.append(f"{name}: store {region!r}: {len(diff)} of {len(words)} words differ, first at word {diff[0]}: "
                        f"rtl 0x{rtl[diff[0]]:016x} sim 0x{words[diff[0]]:016x}")
-    if got["cycles"] != an.total_cycles:
-        bad.append(f"{name}: cycles rtl {got['cycles']} sim {an.total_cycles}")
+    if got["cycles"] != counts.total_cycles:
+        bad.append(f"{name}: cycles rtl {got['cycles']} sim {counts.total_cycles}")
     for u in ("CTRL", "DMA", "MAC", "QNT", "VEC"):
         for kind in ("busy", "stall"):
-            if got[kind][u] != getattr(an, kind)[u]:
-                bad.append(f"{name}: {kind}[{u}] rtl {got[kind][u]} sim {getattr(an, kind)[u]}")
-    if got["issued"] != want["n"]:
-        bad.append(f"{name}: issued {got['issued']} of {want['n']}")
+            if got[kind][u] != getattr(counts, kind)[u]:
+                bad.append(f"{name}: {kind}[{u}] rtl {got[kind][u]} sim {getattr(counts, kind)[u]}")
+    n_issued = stop.issued if stop is not None else want["n"]
+    if got["issued"] != n_issued:
+        bad.append(f"{name}: issued {got['issued']}, sim {n_issued} of {want['n']}")
     if got["sb_full"] or got["mac_late"] or got["late_writes"]:
         bad.append(f"{name}: outside the model: scoreboard-full cycles {got['sb_full']}, MAC refusals {got['mac_late']}, "
                    f"late buffer writes {got['late_writes']}")
@@ -108,6 +128,18 @@ def vector_cases(cfg):
     from pinta.hw.top_programs import vector_chain_inputs
 
     return {"vec_chain": make_case(cfg, vector_chain_program(cfg, *vector_chain_inputs()))}
+
+
+def stein_cases(cfg):
+    """STEIN back to back with VADD, VMUL, VTANH, chained (RAW) and over a range in use (WAR)."""
+    return {"stein_chain": make_case(cfg, stein_chain_program(cfg, *stein_chain_inputs()))}
+
+
+def deq_cases(cfg):
+    """DEQ of smx4/8/12 at both ends of FP32's exact range (0 mismatches, no error), and the same
+    program with one smx12 value past FP32's range: the run stops with DEQ_INEXACT."""
+    return {"deq_exact": make_case(cfg, deq_program(cfg, *deq_inputs(cfg))),
+            "deq_fault": make_case(cfg, deq_program(cfg, *deq_inputs(cfg, fault=True)))}
 
 
 def sfu_write_overlap(an) -> dict[tuple[str, ...], int]:
@@ -312,6 +344,9 @@ def report(cases_want: dict, results: dict) -> str:
     lines = []
     for name, want in cases_want.items():
         g = results[name]
-        sim_total = want["analysis"].total_cycles if "analysis" in want else want["prefix"].total_cycles
+        if want.get("stop") is not None:
+            sim_total = want["stop"].total_cycles
+        else:
+            sim_total = want["analysis"].total_cycles if "analysis" in want else want["prefix"].total_cycles
         lines.append(f"  {name:20s} cycles rtl {g['cycles']:5d} sim {sim_total:5d}  busy {g['busy']}  stall {g['stall']}")
     return "\n".join(lines)
