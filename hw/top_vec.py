@@ -39,9 +39,10 @@ STEIN (``gdiff = up − um``, ``gsum = up + um``): the model gives it
 ``vector_passes("STEIN")`` = 2 passes per L elements and the arithmetic depth.
 Two passes, two result tensors, so each pass writes one of them through the
 arithmetic write port: no extra port. Pass 2q reads the L elements q·L.. of
-``up`` and ``um`` (I + 1 + 2q) and subtracts; the operands are held one cycle,
-and pass 2q + 1 (no read) adds them, with the same adder. So each operand
-word is read once, as the model's traffic counts it, and the passes flow
+``up`` and ``um`` (I + 1 + 2q) and subtracts; pass 2q + 1 reads nothing (the
+read ports hold their data while not enabled) and adds the same operands,
+with the same adder. So each operand word is read once, as the model's
+traffic counts it, no operand register is needed, and the passes flow
 through the pipeline like any others (last written in I + 2P + 3 = done − 1).
 
 Operands must have ``dst``'s element count (the simulator checks programs).
@@ -173,15 +174,13 @@ class VecUnit(wiring.Component):
         s1 = Signal(info)
         m.d.sync += s1.eq(d1)
         r1 = [Signal(32, name=f"vec_r1_{l}") for l in range(L)]
-        # STEIN: the gdiff pass's operands, held for the gsum pass that follows it
-        held_a, held_b = Signal(32 * L), Signal(32 * L)
-        with m.If(d1.kind == KIND["stein_diff"]):
-            m.d.sync += [held_a.eq(self.r_a.data), held_b.eq(self.r_b.data)]
+        # STEIN: the gsum pass reads nothing; the read ports hold the gdiff pass's operands
+        # (a read port's data is held while its en is low, hw/buffers.py), so no register
         s_sum = d1.kind == KIND["stein_sum"]
         s_diff = d1.kind == KIND["stein_diff"]
         for l in range(L):
-            xa = Mux(s_sum, held_a[32 * l:32 * l + 32], self.r_a.data[32 * l:32 * l + 32])
-            xb = Mux(s_sum, held_b[32 * l:32 * l + 32], self.r_b.data[32 * l:32 * l + 32])
+            xa = self.r_a.data[32 * l:32 * l + 32]
+            xb = self.r_b.data[32 * l:32 * l + 32]
             add = fp_add(m, xa, xb, (d1.kind == KIND["sub"]) | s_diff, name=f"vadd{l}")
             mb = Mux(d1.kind == KIND["scale"], scale, Mux(d1.kind == KIND["dtanh"], xa, xb))
             mul = fp_mul(m, xa, mb, name=f"vmul{l}")
