@@ -112,7 +112,7 @@ class Analysis:
 
 @dataclass(frozen=True)
 class FaultStop:
-    """How a run ends when instruction ``index`` faults at run time (docs/simulator.md §3).
+    """How a run ends when instruction ``index`` faults at run time (docs/simulator.md §1).
 
     A fault (``code``: the name of the hardware's ``ErrorCode``, e.g. ``DEQ_INEXACT``)
     is known in the faulting instruction's done cycle ``cycle``. From that cycle on

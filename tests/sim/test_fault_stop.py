@@ -2,7 +2,7 @@
 
 By default the simulator refuses the data (ProgramError naming the DEQ);
 ``Machine.run(faults="stop")`` stops the run the way the RTL does
-(sim/program.py ``fault_stop``; docs/simulator.md §3): what issued before
+(sim/program.py ``fault_stop``; docs/simulator.md §1, "Run-time faults"): what issued before
 the DEQ's done cycle completes, nothing after it issues.
 """
 
