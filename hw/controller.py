@@ -62,8 +62,11 @@ UNITS = ("CTRL", "DMA", "MAC", "QNT", "VEC")
 IMPLEMENTED = ("NOP", "TDESC", "VIEW", "BARRIER", "WAIT", "LOAD", "STORE", "GEMM", "QUANT", "ACCF", "DIFFQ",
                "VADD", "VSUB", "VMUL", "VNEG", "VSCALE", "VDTANH", "VTANH", "VSIN", "VCOS")
 IMPLEMENTED += ("STEIN", "DEQ")
+#: Broadcast forms (b's rows repeated): only where a pass never spans a row of a (see ``unimpl``).
+IMPLEMENTED += ("VADDB", "VSUBB", "VMULB")
 #: The element-wise VEC instructions (one pass of vector_lanes elements per cycle) the top executes.
 VEC_ELEMENTWISE = ("VADD", "VSUB", "VMUL", "VNEG", "VSCALE", "VDTANH", "VTANH", "VSIN", "VCOS")
+VEC_ELEMENTWISE += ("VADDB", "VSUBB", "VMULB")
 SB_ENTRIES = 16
 N_DESC_FIELDS = 4  # d0..d3
 CNT_BITS = 48
@@ -248,6 +251,11 @@ class Controller(wiring.Component):
         unimpl_terms.append(is_op["QUANT"] & (d[1].fmt == Fmt.acc) &
                             ((d[0].rows != d[1].rows) | (d[0].cols != d[1].cols)))
         unimpl_terms.append(is_op["GEMM"] & field_slice(word, "GEMM", "accum"))
+        # a broadcast whose passes would span rows of a (a.cols not a multiple of L) needs a
+        # gather of b (docs/hardware-top.md §7), unless b has a's shape (no repeat at all)
+        for x in ("VADDB", "VSUBB", "VMULB"):
+            unimpl_terms.append(is_op[x] & (d[1].cols[:(cfg.vector_lanes - 1).bit_length()] != 0)
+                                & ((d[2].rows != d[1].rows) | (d[2].cols != d[1].cols)))
         m.d.comb += unimpl.eq(Cat(*unimpl_terms).any())
 
         # -- unit, occupancy, latency -----------------------------------

@@ -12,7 +12,8 @@ import numpy as np
 from pinta.sim.programs import ProgramBuilder
 
 __all__ = ["vector_chain_program", "vector_chain_inputs", "sfu_chain_program", "sfu_chain_inputs",
-           "stein_chain_program", "stein_chain_inputs", "deq_program", "deq_inputs"]
+           "stein_chain_program", "stein_chain_inputs", "deq_program", "deq_inputs",
+           "broadcast_program", "broadcast_inputs"]
 
 
 def _f32_bits(v: float) -> int:
@@ -287,3 +288,53 @@ def deq_program(cfg, smx, x) -> ProgramBuilder:
     for name, t in (("f4", f4), ("f8", f8), ("f12", f12), ("fq", fq), ("q", q), ("tot", tot), ("err", err)):
         pb.store(name, t)
     return pb
+
+
+def broadcast_program(cfg, a, c, bs) -> ProgramBuilder:
+    """VADDB, VSUBB, VMULB (row r of a meets row r div g of b) on the VEC unit, mixed with
+    VADD and STEIN: b of a.rows/g rows and a's columns (g = 4; a bias row, g = a.rows; b of
+    a's shape, g = 1) and one-column b (g = 2, g = 1). Back to back where independent, and
+    chained (RAW) through a broadcast's result. ``bs``: {name: b} from :func:`broadcast_inputs`."""
+    from pinta.sim.isa import Buffer, Fmt
+
+    pb = ProgramBuilder(cfg)
+    ta = pb.load_fp32(Buffer.activations, a)
+    tc = pb.load_fp32(Buffer.optimizer, c)
+    tb = {k: pb.load_fp32(Buffer.weights, v) for k, v in bs.items()}
+
+    def vec(mnemonic, x, y, buf=Buffer.gradients):
+        out = pb.tensor(buf, Fmt.fp32, x.rows, x.cols)
+        pb.use(out, x, y)
+        pb.emit(mnemonic, dst=out.reg, a=x.reg, b=y.reg)
+        return out
+
+    rows = vec("VADDB", ta, tb["rows"])                       # g = 4
+    bias = vec("VSUBB", ta, tb["bias"])                       # g = a.rows: a bias row
+    col = vec("VMULB", tc, tb["col"], buf=Buffer.activations)  # one column, g = 2
+    same = vec("VADDB", tc, tb["full"], buf=Buffer.optimizer)  # b of a's shape: the plain VADD
+    gd, gs = pb.stein(rows, col, buf=Buffer.gradients)         # RAW on two broadcasts
+    tot = vec("VADD", bias, ta, buf=Buffer.activations)
+    col1 = vec("VMULB", tot, tb["col1"], buf=Buffer.optimizer)  # one column, g = 1, RAW
+    again = vec("VSUBB", gs, tb["bias"], buf=Buffer.activations)
+    pb.emit("BARRIER")
+    for name, t in (("rows", rows), ("bias", bias), ("col", col), ("same", same), ("gdiff", gd), ("gsum", gs),
+                    ("tot", tot), ("col1", col1), ("again", again)):
+        pb.store(name, t)
+    return pb
+
+
+def broadcast_inputs(seed: int = 13, rows: int = 8, cols: int = 16):
+    """a, c (rows×cols; cols a multiple of the lanes of every preset) and the b operands of
+    :func:`broadcast_program`: "rows" (rows/4 × cols), "bias" (1 × cols), "full" (rows × cols),
+    "col" (rows/2 × 1), "col1" (rows × 1). Finite, so no inf − inf or inf·0 NaN appears."""
+    rng = np.random.default_rng(seed)
+
+    def mat(r, k, scale=1.0):
+        return (rng.standard_normal((r, k)) * scale).astype(np.float32)
+
+    a, c = mat(rows, cols, 3.0), mat(rows, cols)
+    a[0, :4] = np.array([0.0, -0.0, 1e-39, -2.5e-39], np.float32)
+    bs = {"rows": mat(rows // 4, cols), "bias": mat(1, cols, 2.0), "full": mat(rows, cols),
+          "col": mat(rows // 2, 1, 4.0), "col1": mat(rows, 1, 0.5)}
+    bs["bias"][0, :2] = np.array([-0.0, 0.0], np.float32)
+    return a, c, bs

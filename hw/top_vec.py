@@ -45,6 +45,18 @@ with the same adder. So each operand word is read once, as the model's
 traffic counts it, no operand register is needed, and the passes flow
 through the pipeline like any others (last written in I + 2P + 3 = done − 1).
 
+Broadcast forms VADDB, VSUBB, VMULB (``b``: a.rows/g rows, a.cols or 1
+cols; row r of ``a`` meets row r div g of ``b``): the ``add``/``sub``/``mul``
+passes with a row-repeat address generator for ``b``. Built for passes that
+never span a row of ``a`` (``a.cols`` a multiple of L, or ``b`` of ``a``'s
+shape, which is the plain operation); the controller refuses the others
+(docs/hardware-top.md §7 has that design question). The generator keeps the
+column c of the pass and b's row offset; after each row of ``a`` a
+Bresenham step (``acc += b.rows``; past ``a.rows``: ``acc −= a.rows`` and the
+next b row) finds row r div g without a divider. Full-width ``b``: the pass
+reads L elements of b's row at column c (aligned: C and c are multiples of
+L). One-column ``b``: one element, broadcast to the L lanes in the data cycle.
+
 Operands must have ``dst``'s element count (the simulator checks programs).
 """
 
@@ -68,6 +80,8 @@ __all__ = ["VecUnit", "VEC_OPS"]
 
 #: Vector instructions this unit executes (the controller refuses the others).
 VEC_OPS = VEC_ELEMENTWISE
+#: The broadcast forms, in the order of the operation they are a form of (add, sub, mul).
+BROADCAST = ("VADDB", "VSUBB", "VMULB")
 
 _ONE = 0x3F800000
 _SIGN = 0x80000000
@@ -121,7 +135,7 @@ class VecUnit(wiring.Component):
         with m.If(self.start):
             m.d.sync += c.eq(self.cmd)
         op = c.word[OPCODE_SHIFT:OPCODE_SHIFT + 8]
-        is_ = {name: op == _opcode(name) for name in VEC_OPS + ("STEIN",)}
+        is_ = {name: op == _opcode(name) for name in VEC_OPS + ("STEIN",) + BROADCAST}
         dst, a, b = (Signal(DESC, name=f"vec_{x}") for x in ("dst", "a", "b"))
         # STEIN gdiff, gsum, up, um: up and um are the operands; the pass's parity picks the result
         odd = Signal()  # STEIN: the second (gsum) pass of an element group
@@ -143,9 +157,38 @@ class VecUnit(wiring.Component):
             with m.If(e + L >= n):
                 m.d.sync += active.eq(0)
         woff = e >> 1
-        two = is_["VADD"] | is_["VSUB"] | is_["VMUL"] | is_["STEIN"]  # b is a descriptor only for these
+        two = is_["VADD"] | is_["VSUB"] | is_["VMUL"] | is_["STEIN"] | Cat(*(is_[x] for x in BROADCAST)).any()
         for port, t, en in ((self.r_a, a, active & ~odd), (self.r_b, b, active & two & ~odd)):
             m.d.comb += [port.en.eq(en), port.buf.eq(t.buf), port.addr.eq(t.addr + woff)]
+
+        # -- broadcast forms: b's row-repeat address generator (passes never span a row of
+        # a: the controller refuses the other shapes). bcol: column of this pass; boff: b's
+        # element offset of the current b row (+ bcol for a full-width b); bacc: Bresenham
+        # remainder of r·b.rows / a.rows --
+        bcast = Cat(*(is_[x] for x in BROADCAST)).any()
+        b_scalar = b.cols == 1
+        b_rep = bcast & ((b.rows != a.rows) | (b.cols != a.cols))  # else it is the plain operation
+        bcol = Signal(16)
+        boff = Signal(32)
+        bacc = Signal(16)
+        with m.If(self.start):
+            m.d.sync += [bcol.eq(0), boff.eq(0), bacc.eq(0)]
+        with m.Elif(active):
+            with m.If(bcol + L >= a.cols):
+                m.d.sync += bcol.eq(0)
+                with m.If(bacc + b.rows >= a.rows):
+                    m.d.sync += [bacc.eq(bacc + b.rows - a.rows), boff.eq(boff + b.cols)]
+                with m.Else():
+                    m.d.sync += bacc.eq(bacc + b.rows)
+            with m.Else():
+                m.d.sync += bcol.eq(bcol + L)
+        bel = Signal(32)
+        m.d.comb += bel.eq(boff + Mux(b_scalar, 0, bcol))
+        with m.If(b_rep):
+            m.d.comb += [self.r_b.en.eq(active), self.r_b.addr.eq(b.addr + (bel >> 1))]
+        # one-column b: the element's half of the word read, for every lane (data cycle)
+        bsplat, bhalf = Signal(), Signal()
+        m.d.sync += [bsplat.eq(b_rep & b_scalar), bhalf.eq(bel[0])]
 
         # -- what travels with a pass (the command register is reused by the next
         # instruction from its issue + 1 on, while this one's passes drain) --
@@ -156,6 +199,9 @@ class VecUnit(wiring.Component):
         m.d.comb += kind.eq(KIND["dtanh"])
         for mnemonic, k in (("VADD", "add"), ("VSUB", "sub"), ("VMUL", "mul"), ("VNEG", "neg"),
                             ("VSCALE", "scale"), ("VTANH", "tanh"), ("VSIN", "sin"), ("VCOS", "cos")):
+            with m.If(is_[mnemonic]):
+                m.d.comb += kind.eq(KIND[k])
+        for mnemonic, k in zip(BROADCAST, ("add", "sub", "mul")):
             with m.If(is_[mnemonic]):
                 m.d.comb += kind.eq(KIND[k])
         KIND.update(stein_diff=9, stein_sum=10)
@@ -178,9 +224,10 @@ class VecUnit(wiring.Component):
         # (a read port's data is held while its en is low, hw/buffers.py), so no register
         s_sum = d1.kind == KIND["stein_sum"]
         s_diff = d1.kind == KIND["stein_diff"]
+        b_one = Mux(bhalf, self.r_b.data[32:64], self.r_b.data[0:32])
         for l in range(L):
             xa = self.r_a.data[32 * l:32 * l + 32]
-            xb = self.r_b.data[32 * l:32 * l + 32]
+            xb = Mux(bsplat, b_one, self.r_b.data[32 * l:32 * l + 32])
             add = fp_add(m, xa, xb, (d1.kind == KIND["sub"]) | s_diff, name=f"vadd{l}")
             mb = Mux(d1.kind == KIND["scale"], scale, Mux(d1.kind == KIND["dtanh"], xa, xb))
             mul = fp_mul(m, xa, mb, name=f"vmul{l}")

@@ -18,8 +18,8 @@ from pinta.sim import layout
 from pinta.sim.isa import Instr, encode
 from pinta.sim.machine import Machine
 from pinta.hw.controller import ErrorCode
-from pinta.hw.top_programs import (deq_inputs, deq_program, sfu_chain_inputs, sfu_chain_program, stein_chain_inputs,
-                                   stein_chain_program, vector_chain_program)
+from pinta.hw.top_programs import (broadcast_inputs, broadcast_program, deq_inputs, deq_program, sfu_chain_inputs,
+                                   sfu_chain_program, stein_chain_inputs, stein_chain_program, vector_chain_program)
 from pinta.sim.programs import ProgramBuilder, diffquant_first_layer_program, gemm_program
 
 UNITS = ("CTRL", "DMA", "MAC", "QNT", "VEC")
@@ -140,6 +140,32 @@ def deq_cases(cfg):
     program with one smx12 value past FP32's range: the run stops with DEQ_INEXACT."""
     return {"deq_exact": make_case(cfg, deq_program(cfg, *deq_inputs(cfg))),
             "deq_fault": make_case(cfg, deq_program(cfg, *deq_inputs(cfg, fault=True)))}
+
+
+def broadcast_cases(cfg):
+    """VADDB/VSUBB/VMULB where passes never span a row of a (a.cols a multiple of L), and
+    ``broadcast_unaligned``: a VADDB whose passes would span rows (a 6×5, a bias row) after
+    its LOADs, which this RTL refuses with error 2 (expectation as in
+    :func:`illegal_cases`: code, index, the valid prefix's analysis)."""
+    from pinta.sim.isa import Buffer
+
+    a, c, bs = broadcast_inputs()
+    cases = {"broadcast": make_case(cfg, broadcast_program(cfg, a, c, bs))}
+    pb = ProgramBuilder(cfg)
+    x = pb.load_fp32(Buffer.activations, a[:6, :5])
+    bias = pb.load_fp32(Buffer.optimizer, bs["bias"][:, :5])
+    out = pb.tensor(Buffer.gradients, x.fmt, 6, 5)
+    pb.use(out, x, bias)
+    pb.emit("VADDB", dst=out.reg, a=x.reg, b=bias.reg)
+    k = len(pb.program) - 1
+    m = Machine(cfg)
+    for addr, image in pb.input_images().items():
+        m.dram_write(addr, image)
+    prefix = m.run(pb.program[:k]).analysis
+    case = {"program": [f"{encode(i):032x}" for i in pb.program], "read": {},
+            "dram": {str(addr // 8): [int(w) for w in image] for addr, image in pb.input_images().items()}}
+    cases["broadcast_unaligned"] = (case, {"code": ErrorCode.UNIMPLEMENTED.value, "k": k, "prefix": prefix})
+    return cases
 
 
 def sfu_write_overlap(an) -> dict[tuple[str, ...], int]:
