@@ -137,9 +137,29 @@ def stein_cases(cfg):
 
 def deq_cases(cfg):
     """DEQ of smx4/8/12 at both ends of FP32's exact range (0 mismatches, no error), and the same
-    program with one smx12 value past FP32's range: the run stops with DEQ_INEXACT."""
-    return {"deq_exact": make_case(cfg, deq_program(cfg, *deq_inputs(cfg))),
-            "deq_fault": make_case(cfg, deq_program(cfg, *deq_inputs(cfg, fault=True)))}
+    program with one smx12 value past FP32's range: the run stops with DEQ_INEXACT.
+
+    ``deq_fault_after_illegal``: that program with an unknown opcode in place of the first
+    instruction behind the faulting DEQ that issues before the fault. The illegal word stops
+    issue first (error 1 recorded), then the DEQ in flight faults: the status must report
+    DEQ_INEXACT at the DEQ (the earlier instruction), with the counters of the prefix before
+    the illegal word (expectation as in :func:`illegal_cases`, plus the reported index)."""
+    from pinta.sim.program import analyze
+
+    cases = {"deq_exact": make_case(cfg, deq_program(cfg, *deq_inputs(cfg))),
+             "deq_fault": make_case(cfg, deq_program(cfg, *deq_inputs(cfg, fault=True)))}
+    case, want = cases["deq_fault"]
+    stop = want["stop"]
+    k = stop.issued - 1               # the last instruction issued before the fault ...
+    assert k > stop.index             # ... is behind the faulting DEQ
+    prog = list(case["program"])
+    prog[k] = f"{0xFF << 120:032x}"   # unknown opcode
+    prefix = analyze(want["analysis"].program[:k], cfg)
+    assert prefix.schedule[stop.index].done == stop.cycle
+    cases["deq_fault_after_illegal"] = ({**case, "program": prog, "read": {}},
+                                        {"code": ErrorCode.DEQ_INEXACT.value, "k": k, "pc": stop.index,
+                                         "prefix": prefix})
+    return cases
 
 
 def broadcast_cases(cfg):
@@ -268,8 +288,9 @@ def check_illegal(name, got, want) -> list[str]:
         return compare(name, got, want)
     bad = []
     code, k, prefix = want["code"], want["k"], want["prefix"]
-    if got["error"] != code or got["error_pc"] != k:
-        bad.append(f"{name}: error {got['error']} at {got['error_pc']}, expected {code} at {k}")
+    pc = want.get("pc", k)  # the reported index, if not the first word not issued
+    if got["error"] != code or got["error_pc"] != pc:
+        bad.append(f"{name}: error {got['error']} at {got['error_pc']}, expected {code} at {pc}")
     if got["status"] & 1 or not got["status"] & 2:
         bad.append(f"{name}: status 0x{got['status']:x}: not stopped")
     # clean stop: exactly the valid prefix issued and drained
