@@ -55,18 +55,21 @@ from .mac_array import beats_per_transfer, grid
 from .common import Precision
 from .buffers import cdiv, pick
 
-__all__ = ["DESC", "ErrorCode", "Controller", "IMPLEMENTED", "UNITS", "VEC_ELEMENTWISE", "unit_command_layout"]
+__all__ = ["DESC", "ErrorCode", "Controller", "IMPLEMENTED", "UNITS", "VEC_BROADCAST", "VEC_ELEMENTWISE",
+           "unit_command_layout"]
 
 UNITS = ("CTRL", "DMA", "MAC", "QNT", "VEC")
 #: Opcodes the RTL executes in this version (others stop with ErrorCode.UNIMPLEMENTED).
 IMPLEMENTED = ("NOP", "TDESC", "VIEW", "BARRIER", "WAIT", "LOAD", "STORE", "GEMM", "QUANT", "ACCF", "DIFFQ",
                "VADD", "VSUB", "VMUL", "VNEG", "VSCALE", "VDTANH", "VTANH", "VSIN", "VCOS")
 IMPLEMENTED += ("STEIN", "DEQ")
-#: Broadcast forms (b's rows repeated): only where a pass never spans a row of a (see ``unimpl``).
-IMPLEMENTED += ("VADDB", "VSUBB", "VMULB")
+#: Broadcast forms (b's rows repeated), in the order of the operation they are a form of
+#: (add, sub, mul): executed only where a pass never spans a row of a (see ``unimpl``).
+VEC_BROADCAST = ("VADDB", "VSUBB", "VMULB")
+IMPLEMENTED += VEC_BROADCAST
 #: The element-wise VEC instructions (one pass of vector_lanes elements per cycle) the top executes.
 VEC_ELEMENTWISE = ("VADD", "VSUB", "VMUL", "VNEG", "VSCALE", "VDTANH", "VTANH", "VSIN", "VCOS")
-VEC_ELEMENTWISE += ("VADDB", "VSUBB", "VMULB")
+VEC_ELEMENTWISE += VEC_BROADCAST
 SB_ENTRIES = 16
 N_DESC_FIELDS = 4  # d0..d3
 CNT_BITS = 48
@@ -253,7 +256,7 @@ class Controller(wiring.Component):
         unimpl_terms.append(is_op["GEMM"] & field_slice(word, "GEMM", "accum"))
         # a broadcast whose passes would span rows of a (a.cols not a multiple of L) needs a
         # gather of b (docs/hardware-top.md §7), unless b has a's shape (no repeat at all)
-        for x in ("VADDB", "VSUBB", "VMULB"):
+        for x in VEC_BROADCAST:
             unimpl_terms.append(is_op[x] & (d[1].cols[:(cfg.vector_lanes - 1).bit_length()] != 0)
                                 & ((d[2].rows != d[1].rows) | (d[2].cols != d[1].cols)))
         m.d.comb += unimpl.eq(Cat(*unimpl_terms).any())

@@ -71,7 +71,7 @@ from pinta.sim.isa import OPCODE_SHIFT, OPCODES
 from pinta.sim.timing import vector_passes
 
 from .buffers import ReadPortSignature, WritePortSignature
-from .controller import DESC, VEC_ELEMENTWISE, field_slice, unit_command_layout
+from .controller import DESC, VEC_BROADCAST, VEC_ELEMENTWISE, field_slice, unit_command_layout
 from .fp32.arith import fp_add, fp_mul
 from .fp32.microcode import SfuFunc
 from .top_sfu import SfuPipeline
@@ -81,7 +81,7 @@ __all__ = ["VecUnit", "VEC_OPS"]
 #: Vector instructions this unit executes (the controller refuses the others).
 VEC_OPS = VEC_ELEMENTWISE
 #: The broadcast forms, in the order of the operation they are a form of (add, sub, mul).
-BROADCAST = ("VADDB", "VSUBB", "VMULB")
+BROADCAST = VEC_BROADCAST
 
 _ONE = 0x3F800000
 _SIGN = 0x80000000
