@@ -32,6 +32,12 @@ of docs/simulator.md §1:
   sets ``error`` = 1; an instruction this RTL version does not execute yet
   sets ``error`` = 2. Either way nothing further issues, in-flight work
   drains, then the controller stops with ``error_pc`` = the offending index.
+  A unit reports a run-time fault (``fault``, ``fault_pc``: a DEQ value that
+  FP32 cannot hold, ``DEQ_INEXACT``) in the faulting instruction's done
+  cycle: from that cycle on nothing issues, and the run stops the same way
+  (sim/program.py ``fault_stop`` is the model of it). A fault belongs to an
+  instruction issued before the head, so it replaces an illegal/unimplemented
+  error recorded before it: the reported error is the first in program order.
 """
 
 from __future__ import annotations
@@ -43,20 +49,27 @@ from amaranth.lib.wiring import In, Out
 
 from pinta.config import PintaConfig
 from pinta.sim.isa import OPCODE_SHIFT, OPCODES, UNIT_SHIFT, FIELD_BITS, Fmt, Unit
-from pinta.sim.timing import DESIGN, gemm_drain_cycles, vector_depth
+from pinta.sim.timing import DESIGN, gemm_drain_cycles, vector_depth, vector_passes
 
 from .mac_array import beats_per_transfer, grid
 from .common import Precision
 from .buffers import cdiv, pick
 
-__all__ = ["DESC", "ErrorCode", "Controller", "IMPLEMENTED", "UNITS", "VEC_ELEMENTWISE", "unit_command_layout"]
+__all__ = ["DESC", "ErrorCode", "Controller", "IMPLEMENTED", "UNITS", "VEC_BROADCAST", "VEC_ELEMENTWISE",
+           "unit_command_layout"]
 
 UNITS = ("CTRL", "DMA", "MAC", "QNT", "VEC")
 #: Opcodes the RTL executes in this version (others stop with ErrorCode.UNIMPLEMENTED).
 IMPLEMENTED = ("NOP", "TDESC", "VIEW", "BARRIER", "WAIT", "LOAD", "STORE", "GEMM", "QUANT", "ACCF", "DIFFQ",
-               "VADD", "VSUB", "VMUL", "VNEG", "VSCALE", "VDTANH", "VTANH", "VSIN", "VCOS", "VDIV", "VSQRT")
+               "VADD", "VSUB", "VMUL", "VNEG", "VSCALE", "VDTANH", "VTANH", "VSIN", "VCOS", "VDIV", "VSQRT",
+               "STEIN", "DEQ")
+#: Broadcast forms (b's rows repeated), in the order of the operation they are a form of
+#: (add, sub, mul): executed only where a pass never spans a row of a (see ``unimpl``).
+VEC_BROADCAST = ("VADDB", "VSUBB", "VMULB")
+IMPLEMENTED += VEC_BROADCAST
 #: The element-wise VEC instructions (one pass of vector_lanes elements per cycle) the top executes.
-VEC_ELEMENTWISE = ("VADD", "VSUB", "VMUL", "VNEG", "VSCALE", "VDTANH", "VTANH", "VSIN", "VCOS", "VDIV", "VSQRT")
+VEC_ELEMENTWISE = ("VADD", "VSUB", "VMUL", "VNEG", "VSCALE", "VDTANH", "VTANH", "VSIN", "VCOS", "VDIV", "VSQRT",
+                   *VEC_BROADCAST)
 SB_ENTRIES = 16
 N_DESC_FIELDS = 4  # d0..d3
 CNT_BITS = 48
@@ -66,6 +79,8 @@ class ErrorCode(enum.Enum, shape=4):
     NONE = 0
     ILLEGAL = 1
     UNIMPLEMENTED = 2
+    #: run time: a DEQ met an SMX value that FP32 cannot hold exactly (overflow, or bits below 2**-149)
+    DEQ_INEXACT = 3
 
 
 #: A tensor descriptor register with the derived sizes the units need.
@@ -117,6 +132,9 @@ class Controller(wiring.Component):
     inflight : Out(5) -- per unit: an issued instruction has not reached its done cycle
     start_dma, start_mac, start_qnt, start_vec : Out(1) -- issue strobes
     cmd : Out(unit_command_layout())   -- valid with the strobes (combinational)
+    cmd_pc : Out(16) -- index of the instruction in ``cmd`` (a unit returns it with a fault)
+    fault : In(ErrorCode), fault_pc : In(16) -- a unit's run-time fault (NONE: none) and the
+        faulting instruction's index, in that instruction's done cycle
     """
 
     def __init__(self, cfg: PintaConfig, pmem_depth: int = 1024):
@@ -134,6 +152,7 @@ class Controller(wiring.Component):
             "inflight": Out(len(UNITS)),
             "start_dma": Out(1), "start_mac": Out(1), "start_qnt": Out(1), "start_vec": Out(1),
             "cmd": Out(unit_command_layout()),
+            "cmd_pc": Out(16), "fault": In(ErrorCode), "fault_pc": In(16),
         })
 
     # -- helpers --------------------------------------------------------
@@ -235,6 +254,11 @@ class Controller(wiring.Component):
         unimpl_terms.append(is_op["QUANT"] & (d[1].fmt == Fmt.acc) &
                             ((d[0].rows != d[1].rows) | (d[0].cols != d[1].cols)))
         unimpl_terms.append(is_op["GEMM"] & field_slice(word, "GEMM", "accum"))
+        # a broadcast whose passes would span rows of a (a.cols not a multiple of L) needs a
+        # gather of b (docs/hardware-top.md §7), unless b has a's shape (no repeat at all)
+        for x in VEC_BROADCAST:
+            unimpl_terms.append(is_op[x] & (d[1].cols[:(cfg.vector_lanes - 1).bit_length()] != 0)
+                                & ((d[2].rows != d[1].rows) | (d[2].cols != d[1].cols)))
         m.d.comb += unimpl.eq(Cat(*unimpl_terms).any())
 
         # -- unit, occupancy, latency -----------------------------------
@@ -295,6 +319,14 @@ class Controller(wiring.Component):
                 with m.If(is_op[x]):
                     m.d.comb += depth.eq(vector_depth(x))
             m.d.comb += [occ.eq(vocc), lat.eq(vocc + depth)]
+        with m.Elif(is_op["STEIN"]):
+            # vector_passes("STEIN") passes per L elements of up (d2): one per result tensor
+            # through the one arithmetic write port (hw/top_vec.py)
+            s_el = Signal(32)
+            m.d.comb += s_el.eq(d[2].rows * d[2].cols)
+            socc = Signal(32)
+            m.d.comb += socc.eq(cdiv(s_el, cfg.vector_lanes) * vector_passes("STEIN"))
+            m.d.comb += [occ.eq(socc), lat.eq(socc + vector_depth("STEIN"))]
         with m.Else():
             m.d.comb += [occ.eq(DESIGN.ctrl_latency), lat.eq(DESIGN.ctrl_latency)]
 
@@ -366,11 +398,14 @@ class Controller(wiring.Component):
             m.d.comb += can.eq(1)
         with m.Else():
             m.d.comb += can.eq(unit_free & ~conflict & sb_ok)
-        m.d.comb += issue.eq(head_valid & ~bad & can)
+        # a run-time fault stops issue in its cycle; the recorded error from the next on
+        halt = Signal()
+        m.d.comb += halt.eq((self.fault != ErrorCode.NONE) | (self.error != ErrorCode.NONE))
+        m.d.comb += issue.eq(head_valid & ~bad & ~halt & can)
 
         # -- issue strobes and command -------------------------------------
         m.d.comb += [
-            self.cmd.word.eq(word),
+            self.cmd.word.eq(word), self.cmd_pc.eq(pc),
             self.start_dma.eq(issue & (unit == Unit.DMA)),
             self.start_mac.eq(issue & (unit == Unit.MAC)),
             self.start_qnt.eq(issue & (unit == Unit.QNT)),
@@ -388,7 +423,7 @@ class Controller(wiring.Component):
 
         counting = Signal()
         finished = Signal()
-        m.d.comb += finished.eq((all_rem == 0) & ((pc >= self.prog_len) | (self.error != ErrorCode.NONE)))
+        m.d.comb += finished.eq((all_rem == 0) & ((pc >= self.prog_len) | halt))
         m.d.comb += counting.eq((state == 2) & ~finished)
 
         lat_m1 = lat - 1
@@ -422,20 +457,22 @@ class Controller(wiring.Component):
         with m.If(counting):
             m.d.sync += self.cycles.eq(self.cycles + 1)
             m.d.sync += self.issued.eq(self.issued + issue)
-            m.d.sync += self.sb_full.eq(self.sb_full + (head_valid & ~bad & (unit != Unit.CTRL) & unit_free
+            m.d.sync += self.sb_full.eq(self.sb_full + (head_valid & ~bad & ~halt & (unit != Unit.CTRL) & unit_free
                                                         & ~conflict & ~sb_ok))
             for ui, u in enumerate(UNITS):
                 if u == "CTRL":
                     m.d.sync += [self.busy[ui].eq(self.busy[ui] + issue),
-                                 self.stall[ui].eq(self.stall[ui] + (head_valid & ~bad & ~issue))]
+                                 self.stall[ui].eq(self.stall[ui] + (head_valid & ~bad & ~halt & ~issue))]
                 else:
                     mine_busy = (issue & (unit == ui)) | (busy_rem[ui] != 0)
-                    mine_stall = head_valid & ~bad & (unit == ui) & unit_free & ~issue
+                    mine_stall = head_valid & ~bad & ~halt & (unit == ui) & unit_free & ~issue
                     m.d.sync += [self.busy[ui].eq(self.busy[ui] + mine_busy),
                                  self.stall[ui].eq(self.stall[ui] + mine_stall)]
 
         # error capture
-        with m.If(head_valid & bad & (self.error == ErrorCode.NONE)):
+        with m.If((self.fault != ErrorCode.NONE) & (self.error != ErrorCode.DEQ_INEXACT)):
+            m.d.sync += [self.error.eq(self.fault), self.error_pc.eq(self.fault_pc)]
+        with m.Elif(head_valid & bad & (self.error == ErrorCode.NONE)):
             m.d.sync += [self.error.eq(Mux(illegal, ErrorCode.ILLEGAL, ErrorCode.UNIMPLEMENTED)),
                          self.error_pc.eq(pc)]
 

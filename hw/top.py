@@ -13,7 +13,9 @@ external interfaces (docs/hardware-top.md §1):
   0x0000          W      bit 0: start (resets the counters, runs from pc 0)
   0x0000          R      status: bit 0 running, bit 1 done, bits [7:4] error
                          code (0 none, 1 illegal instruction, 2 not implemented
-                         in this RTL version), bits [47:32] pc of the error
+                         in this RTL version, 3 DEQ value not exactly
+                         representable in FP32: a run-time fault), bits
+                         [47:32] pc of the error
   0x0001          RW     program length (instructions)
   0x0002          R      cycles of the last run (= the simulator's total)
   0x0003          R      instructions issued
@@ -155,6 +157,8 @@ class PintaTop(wiring.Component):
             m.d.comb += u.cmd.eq(ctrl.cmd)
         m.d.comb += [dma.start.eq(ctrl.start_dma), mac.start.eq(ctrl.start_mac), qnt.start.eq(ctrl.start_qnt),
                      vec.start.eq(ctrl.start_vec)]
+        # run-time faults (DEQ_INEXACT): the QNT unit returns the index it was issued with
+        m.d.comb += [qnt.pc.eq(ctrl.cmd_pc), ctrl.fault.eq(qnt.fault), ctrl.fault_pc.eq(qnt.fault_pc)]
         m.d.comb += [
             self.dram_rd_valid.eq(dma.dram_rd_valid), self.dram_rd_addr.eq(dma.dram_rd_addr),
             dma.dram_rdata.eq(self.dram_rdata),

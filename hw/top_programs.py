@@ -12,7 +12,19 @@ import numpy as np
 from pinta.sim.programs import ProgramBuilder
 
 __all__ = ["vector_chain_program", "vector_chain_inputs", "sfu_chain_program", "sfu_chain_inputs",
-           "divsqrt_chain_program", "divsqrt_chain_inputs"]
+           "divsqrt_chain_program", "divsqrt_chain_inputs", "stein_chain_program", "stein_chain_inputs",
+           "deq_program", "deq_inputs", "broadcast_program", "broadcast_inputs"]
+
+
+def _vec(pb: ProgramBuilder, mnemonic: str, a, b=None, buf=None, **extra):
+    """Emit one VEC instruction into a fresh FP32 tensor of ``a``'s shape in ``buf``
+    (default: gradients) and return it; ``b`` the second operand, ``extra`` other fields."""
+    from pinta.sim.isa import Buffer, Fmt
+
+    out = pb.tensor(Buffer.gradients if buf is None else buf, Fmt.fp32, a.rows, a.cols)
+    pb.use(out, a, *([b] if b is not None else []))
+    pb.emit(mnemonic, dst=out.reg, a=a.reg, **({"b": b.reg} if b is not None else {}), **extra)
+    return out
 
 
 def _f32_bits(v: float) -> int:
@@ -25,18 +37,14 @@ def vector_chain_program(cfg, x, y, w) -> ProgramBuilder:
     Independent instructions issue back to back (pipelined passes), dependent ones
     wait for their producer's done; odd element counts exercise the zero half-word.
     """
-    from pinta.sim.isa import Buffer, Fmt, MacMode
+    from pinta.sim.isa import Buffer, MacMode
 
     pb = ProgramBuilder(cfg)
     tx = pb.load_fp32(Buffer.activations, x)
     ty = pb.load_fp32(Buffer.optimizer, y)
 
     def vec(mnemonic, a, b=None, buf=Buffer.gradients, **extra):
-        out = pb.tensor(buf, Fmt.fp32, a.rows, a.cols)
-        pb.use(out, a, *([b] if b is not None else []))
-        ops = {"a": a.reg, **({"b": b.reg} if b is not None else {})}
-        pb.emit(mnemonic, dst=out.reg, **ops, **extra)
-        return out
+        return _vec(pb, mnemonic, a, b, buf, **extra)
 
     prod = vec("VMUL", tx, ty)
     total = vec("VADD", tx, ty)                        # independent: issues right behind VMUL
@@ -91,7 +99,7 @@ def sfu_chain_program(cfg, x, y, z) -> ProgramBuilder:
     (docs/vector-numerics.md §1). The special functions return the canonical
     NaN, as the RTL does.
     """
-    from pinta.sim.isa import Buffer, Fmt
+    from pinta.sim.isa import Buffer
 
     pb = ProgramBuilder(cfg)
     tx = pb.load_fp32(Buffer.activations, x)
@@ -99,10 +107,7 @@ def sfu_chain_program(cfg, x, y, z) -> ProgramBuilder:
     tz = pb.load_fp32(Buffer.weights, z)
 
     def vec(mnemonic, a, b=None, buf=Buffer.gradients):
-        out = pb.tensor(buf, Fmt.fp32, a.rows, a.cols)
-        pb.use(out, a, *([b] if b is not None else []))
-        pb.emit(mnemonic, dst=out.reg, a=a.reg, **({"b": b.reg} if b is not None else {}))
-        return out
+        return _vec(pb, mnemonic, a, b, buf)
 
     th = vec("VTANH", tx)
     sn = vec("VSIN", ty)
@@ -173,7 +178,7 @@ def divsqrt_chain_program(cfg, x, y, s, z) -> ProgramBuilder:
     the contract (docs/vector-numerics.md §1), and the regression compares such
     lanes as "is NaN" (tests/hw/top_cases.py ``compare``).
     """
-    from pinta.sim.isa import Buffer, Fmt
+    from pinta.sim.isa import Buffer
 
     pb = ProgramBuilder(cfg)
     tx = pb.load_fp32(Buffer.activations, x)
@@ -182,10 +187,7 @@ def divsqrt_chain_program(cfg, x, y, s, z) -> ProgramBuilder:
     tz = pb.load_fp32(Buffer.gradients, z)
 
     def vec(mnemonic, a, b=None, buf=Buffer.gradients):
-        out = pb.tensor(buf, Fmt.fp32, a.rows, a.cols)
-        pb.use(out, a, *([b] if b is not None else []))
-        pb.emit(mnemonic, dst=out.reg, a=a.reg, **({"b": b.reg} if b is not None else {}))
-        return out
+        return _vec(pb, mnemonic, a, b, buf)
 
     q = vec("VDIV", tx, ty)
     r = vec("VSQRT", ts, buf=Buffer.weights)
@@ -234,3 +236,181 @@ def divsqrt_chain_inputs(seed: int = 13, rows: int = 7, cols: int = 5):
     z = rng.standard_normal(n).astype(np.float32)
     z = np.where(np.abs(z) < 1e-3, np.float32(0.5), z)
     return x[perm].reshape(rows, cols), y[perm].reshape(rows, cols), s.reshape(rows, cols), z.reshape(rows, cols)
+
+
+def stein_chain_program(cfg, up, um, z) -> ProgramBuilder:
+    """STEIN (two passes per L elements, both results through the arithmetic write port)
+    back to back with other VEC instructions, and its hazards.
+
+    VADD, STEIN, VMUL and VTANH issue back to back (independent), so STEIN's passes
+    are written right behind VADD's and right before VMUL's; a STEIN of both results
+    of the first (RAW on gdiff and gsum); right behind it a STEIN of VADD's and VMUL's
+    results; a VSUB of the two; and a STEIN whose gsum overwrites ``z``, which VMUL
+    and VTANH read (WAR: it waits for VTANH's done, 73 + P cycles after its issue).
+    """
+    from pinta.sim.isa import Buffer, Fmt
+
+    pb = ProgramBuilder(cfg)
+    tu = pb.load_fp32(Buffer.activations, up)
+    tm = pb.load_fp32(Buffer.optimizer, um)
+    tz = pb.load_fp32(Buffer.weights, z)
+
+    def vec(mnemonic, a, b=None, buf=Buffer.gradients):
+        return _vec(pb, mnemonic, a, b, buf)
+
+    total = vec("VADD", tu, tz)
+    gd, gs = pb.stein(tu, tm, buf=Buffer.gradients, buf_sum=Buffer.weights)
+    prod = vec("VMUL", tm, tz, buf=Buffer.activations)
+    th = vec("VTANH", tz, buf=Buffer.optimizer)
+    gd2, gs2 = pb.stein(gd, gs, buf=Buffer.activations)     # RAW on both results
+    gd3, gs3 = pb.stein(total, prod, buf=Buffer.gradients)  # back to back with the previous STEIN
+    dif = vec("VSUB", gd2, gs3, buf=Buffer.optimizer)
+    # WAR: gsum over z's words, which VMUL and VTANH read
+    gd4 = pb.tensor(Buffer.gradients, Fmt.fp32, tz.rows, tz.cols)
+    gs4 = pb.describe(tz.buf, Fmt.fp32, tz.addr, tz.rows, tz.cols)
+    pb.use(gd4, gs4, gd3, dif)
+    pb.emit("STEIN", gdiff=gd4.reg, gsum=gs4.reg, up=gd3.reg, um=dif.reg)
+    pb.emit("BARRIER")
+    for name, t in (("total", total), ("gdiff", gd), ("gsum", gs), ("prod", prod), ("tanh", th), ("gdiff2", gd2),
+                    ("gsum2", gs2), ("gdiff3", gd3), ("gsum3", gs3), ("dif", dif), ("gdiff4", gd4), ("gsum4", gs4)):
+        pb.store(name, t)
+    return pb
+
+
+def stein_chain_inputs(seed: int = 5, rows: int = 7, cols: int = 5):
+    """up, um, z (rows×cols, finite): random values with corners in the first row and a half:
+    ±0 pairs, equal and opposite pairs (exact +0 results), subnormals, sums that overflow
+    to ±Inf, and a difference of subnormals. Finite, and z is 0.5 at the overflowing pairs,
+    so that no inf − inf NaN (whose sign is a NumPy/x86 artefact, docs/vector-numerics.md
+    §1) appears anywhere in :func:`stein_chain_program`."""
+    rng = np.random.default_rng(seed)
+    up = (rng.standard_normal((rows, cols)) * 10.0 ** rng.uniform(-3, 3, (rows, cols))).astype(np.float32)
+    um = (rng.standard_normal((rows, cols)) * 10.0 ** rng.uniform(-3, 3, (rows, cols))).astype(np.float32)
+    z = (rng.standard_normal((rows, cols)) + 0.5).astype(np.float32)
+    cu = np.array([0.0, -0.0, 2.5, 1e-39, 3e38, -3e38, 7.0, -1.4e-45], np.float32)
+    cm = np.array([-0.0, -0.0, 2.5, -2e-39, 3e38, -3e38, -7.0, 1.4e-45], np.float32)
+    k = min(rows * cols, len(cu))
+    up.reshape(-1)[:k], um.reshape(-1)[:k] = cu[:k], cm[:k]
+    z.reshape(-1)[4:6] = 0.5
+    return up, um, z
+
+
+def deq_inputs(cfg, *, seed: int = 9, rows: int = 7, cols: int = 9, fault: bool = False):
+    """SMX tensors (smx4, smx8, smx12; rows×cols, padded blocks) for :func:`deq_program`, and an
+    fp32 matrix x. The block exponents reach both ends of what FP32 holds exactly: a block
+    whose largest code's leading one lands on 2**127 (FP32's largest binade), blocks at the
+    smallest exponent (FP32 subnormal results for exponent_bits = 8), zero blocks. With
+    ``fault``, one smx12 block has exponent 127 and codes ≥ 2: values of 2**128 and more,
+    which FP32 cannot hold (DEQ_INEXACT)."""
+    from pinta.golden.smx import SMXTensor
+
+    rng = np.random.default_rng(seed)
+    p, q = -(-rows // 4) * 4, -(-cols // 4) * 4
+    out = {}
+    for bits in (4, 8, 12):
+        lim = (1 << (bits - 1)) - 1
+        codes = rng.integers(-lim, lim + 1, (p, q)).astype(np.int16)
+        codes[rows:, :] = 0
+        codes[:, cols:] = 0
+        codes[:4, 4:8] = 0                                     # a zero block
+        blk = np.abs(codes).reshape(p // 4, 4, q // 4, 4).max(axis=(1, 3))
+        lead = np.where(blk > 0, np.floor(np.log2(np.maximum(blk, 1))), 0).astype(int)
+        top = np.minimum(cfg.exponent_max, 127 - lead)          # largest exact: lead + E <= 127
+        low = max(cfg.exponent_min, -149)                       # smallest exact: E >= -149
+        exps = rng.integers(-40, 41, (p // 4, q // 4))
+        exps[0, 0] = top[0, 0]                                  # FP32's largest binade
+        exps[-1, -1] = low                                      # smallest exponent
+        exps[0, -1] = low
+        exps = np.clip(exps, low, top).astype(np.int16)
+        if fault and bits == 12:
+            codes[4:rows, 0:4] = np.where(codes[4:rows, 0:4] == 0, 5, codes[4:rows, 0:4])  # |code| >= 1 ...
+            codes[4, 0] = lim                                   # ... and one of 2**10 and more
+            exps[1, 0] = min(127, cfg.exponent_max)
+        out[bits] = SMXTensor(codes, exps, (rows, cols), bits)
+    x = (rng.standard_normal((rows, cols)) * 10.0 ** rng.uniform(-20, 20, (rows, cols))).astype(np.float32)
+    return out, x
+
+
+def deq_program(cfg, smx, x) -> ProgramBuilder:
+    """DEQ of host-placed smx4/8/12 tensors back to back on the QNT unit (interleaved with
+    ACCF-free QUANT work: QUANT of x, its DEQ, RAW), VEC consumers of the results, and,
+    before them, independent work whose results are stored first.
+
+    If a DEQ faults (DEQ_INEXACT, e.g. ``deq_inputs(fault=True)``'s smx12), the run stops
+    at that DEQ's done cycle: the VNEG/STORE pair ahead of the DEQs completes, the DEQs
+    and QUANT issued behind the faulting one complete unread, and the VADD that reads
+    its result never issues (it waits at the head for the fault's cycle).
+    """
+    from pinta.sim.isa import Buffer, Fmt
+
+    pb = ProgramBuilder(cfg)
+    tx = pb.load_fp32(Buffer.activations, x)
+    s4 = pb.load_smx(Buffer.weights, smx[4])
+    s8 = pb.load_smx(Buffer.gradients, smx[8])
+    s12 = pb.load_smx(Buffer.gradients, smx[12])
+    neg = pb.tensor(Buffer.optimizer, Fmt.fp32, tx.rows, tx.cols)
+    pb.use(neg, tx)
+    pb.emit("VNEG", dst=neg.reg, a=tx.reg)
+    pb.store("neg", neg)                                # completes before any DEQ fault
+    f8 = pb.deq(s8, buf=Buffer.optimizer)
+    f12 = pb.deq(s12, buf=Buffer.activations)            # the faulting one with fault=True
+    f4 = pb.deq(s4, buf=Buffer.optimizer)
+    q = pb.quant(tx, 8, buf=Buffer.weights)              # back to back with the DEQs
+    fq = pb.deq(q, buf=Buffer.gradients)                 # RAW on the QUANT
+    tot = pb.tensor(Buffer.weights, Fmt.fp32, tx.rows, tx.cols)
+    pb.use(tot, f8, f12)
+    pb.emit("VADD", dst=tot.reg, a=f8.reg, b=f12.reg)    # RAW on two DEQs
+    err = pb.tensor(Buffer.gradients, Fmt.fp32, tx.rows, tx.cols)
+    pb.use(err, fq, tx)
+    pb.emit("VSUB", dst=err.reg, a=fq.reg, b=tx.reg)     # the quantization error of x
+    pb.emit("BARRIER")
+    for name, t in (("f4", f4), ("f8", f8), ("f12", f12), ("fq", fq), ("q", q), ("tot", tot), ("err", err)):
+        pb.store(name, t)
+    return pb
+
+
+def broadcast_program(cfg, a, c, bs) -> ProgramBuilder:
+    """VADDB, VSUBB, VMULB (row r of a meets row r div g of b) on the VEC unit, mixed with
+    VADD and STEIN: b of a.rows/g rows and a's columns (g = 4; a bias row, g = a.rows; b of
+    a's shape, g = 1) and one-column b (g = 2, g = 1). Back to back where independent, and
+    chained (RAW) through a broadcast's result. ``bs``: {name: b} from :func:`broadcast_inputs`."""
+    from pinta.sim.isa import Buffer
+
+    pb = ProgramBuilder(cfg)
+    ta = pb.load_fp32(Buffer.activations, a)
+    tc = pb.load_fp32(Buffer.optimizer, c)
+    tb = {k: pb.load_fp32(Buffer.weights, v) for k, v in bs.items()}
+
+    def vec(mnemonic, x, y, buf=Buffer.gradients):
+        return _vec(pb, mnemonic, x, y, buf)
+
+    rows = vec("VADDB", ta, tb["rows"])                       # g = 4
+    bias = vec("VSUBB", ta, tb["bias"])                       # g = a.rows: a bias row
+    col = vec("VMULB", tc, tb["col"], buf=Buffer.activations)  # one column, g = 2
+    same = vec("VADDB", tc, tb["full"], buf=Buffer.optimizer)  # b of a's shape: the plain VADD
+    gd, gs = pb.stein(rows, col, buf=Buffer.gradients)         # RAW on two broadcasts
+    tot = vec("VADD", bias, ta, buf=Buffer.activations)
+    col1 = vec("VMULB", tot, tb["col1"], buf=Buffer.optimizer)  # one column, g = 1, RAW
+    again = vec("VSUBB", gs, tb["bias"], buf=Buffer.activations)
+    pb.emit("BARRIER")
+    for name, t in (("rows", rows), ("bias", bias), ("col", col), ("same", same), ("gdiff", gd), ("gsum", gs),
+                    ("tot", tot), ("col1", col1), ("again", again)):
+        pb.store(name, t)
+    return pb
+
+
+def broadcast_inputs(seed: int = 13, rows: int = 8, cols: int = 16):
+    """a, c (rows×cols; cols a multiple of the lanes of every preset) and the b operands of
+    :func:`broadcast_program`: "rows" (rows/4 × cols), "bias" (1 × cols), "full" (rows × cols),
+    "col" (rows/2 × 1), "col1" (rows × 1). Finite, so no inf − inf or inf·0 NaN appears."""
+    rng = np.random.default_rng(seed)
+
+    def mat(r, k, scale=1.0):
+        return (rng.standard_normal((r, k)) * scale).astype(np.float32)
+
+    a, c = mat(rows, cols, 3.0), mat(rows, cols)
+    a[0, :4] = np.array([0.0, -0.0, 1e-39, -2.5e-39], np.float32)
+    bs = {"rows": mat(rows // 4, cols), "bias": mat(1, cols, 2.0), "full": mat(rows, cols),
+          "col": mat(rows // 2, 1, 4.0), "col1": mat(rows, 1, 0.5)}
+    bs["bias"][0, :2] = np.array([-0.0, 0.0], np.float32)
+    return a, c, bs

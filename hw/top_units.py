@@ -17,7 +17,9 @@ I (docs/hardware-top.md has the derivation against docs/simulator.md):
   for the Kb > 1 difference.
 * QNT: source block n read in I + 1 + n, quantizer (3 stages), result
   written in I + n + 4; the last block lands in cycle I + occupancy + 4 =
-  done, visible to a read in that cycle (transparent buffer reads).
+  done, visible to a read in that cycle (transparent buffer reads). ACCF and
+  DEQ: block n read in I + 1 + n, converted to FP32, written in I + 3 + n;
+  a DEQ's fault (a value FP32 cannot hold) is reported in I + occupancy + 4.
 """
 
 from __future__ import annotations
@@ -28,12 +30,12 @@ from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
 from pinta.config import PintaConfig
-from pinta.sim.isa import Fmt
+from pinta.sim.isa import OPCODE_SHIFT, OPCODES, Fmt
 from pinta.sim.timing import DESIGN
 
 from .buffers import ReadPortSignature, WritePortSignature, cdiv, pick
 from .common import Precision, code_bits
-from .controller import DESC, field_slice, unit_command_layout
+from .controller import DESC, ErrorCode, field_slice, unit_command_layout
 from .mac_array import MacArray, grid
 from .smx_quantizer import SMXQuantizer
 
@@ -442,9 +444,11 @@ def _fp32_to_fixed(m, bits_list, name):
 
 
 def _acc_to_fp32(m, v, e, acc_bits, name):
-    """FP32 bits of v · 2**e (v signed acc_bits, e signed), one round-to-nearest-even
-    (= ``accumulator_to_fp32``), subnormals included. An overflow gives ±Inf (the
-    golden function refuses such data; see docs/hardware-top.md §7)."""
+    """(FP32 bits of v · 2**e, inexact) for v signed acc_bits, e signed: one
+    round-to-nearest-even (= ``accumulator_to_fp32``), subnormals included. An
+    overflow gives ±Inf (the golden function refuses such data; see
+    docs/hardware-top.md §7). ``inexact``: the result is not v · 2**e exactly
+    (bits were rounded off, or it overflowed): DEQ's run-time fault."""
     mag = Signal(acc_bits, name=f"{name}_mag")
     m.d.comb += mag.eq(Mux(v < 0, -v, v))
     lead = Signal(range(acc_bits), name=f"{name}_lead")
@@ -476,16 +480,30 @@ def _acc_to_fp32(m, v, e, acc_bits, name):
     out = Signal(32, name=name)
     m.d.comb += out.eq(Mux(mag == 0, 0, Mux(mag_bits >= 0x7F800000, Cat(Const(0x7F800000, 31), v[-1]),
                                           Cat(mag_bits[:31], v[-1]))))
-    return out
+    inexact = Signal(name=f"{name}_inexact")
+    m.d.comb += inexact.eq((mag != 0) & (guard | sticky | (mag_bits >= 0x7F800000)))
+    return out, inexact
 
 
 class QntUnit(wiring.Component):
     """QUANT (fp32 or accumulator source, identity view) on one :class:`SMXQuantizer`;
-    ACCF (accumulator -> FP32, one rounding) on 16 converters beside it."""
+    ACCF (accumulator -> FP32, one rounding) and DEQ (SMX -> FP32, exact) on 16
+    converters beside it.
+
+    Members
+    -------
+    start : In(1), cmd : In(unit_command_layout()), pc : In(16) -- issue strobe, command, its index
+    r_row0..3 : Out(ReadPortSignature(4)) -- source rows / accumulator record / (row 0) SMX record
+    r_exp : Out(ReadPortSignature(1))     -- source block exponent word
+    w_rec, w_exp : Out(WritePortSignature(3), (1)) -- SMX record, exponent slot
+    w_row0..3 : Out(WritePortSignature(3)) -- FP32 block rows (ACCF, DEQ)
+    fault : Out(ErrorCode), fault_pc : Out(16) -- DEQ_INEXACT and the DEQ's index, in its done cycle
+    """
 
     def __init__(self, cfg: PintaConfig):
         self.cfg = cfg
-        members = {"start": In(1), "cmd": In(unit_command_layout()),
+        members = {"start": In(1), "cmd": In(unit_command_layout()), "pc": In(16),
+                   "fault": Out(ErrorCode), "fault_pc": Out(16),
                    "r_exp": Out(ReadPortSignature(1)),
                    "w_rec": Out(WritePortSignature(3)), "w_exp": Out(WritePortSignature(1))}
         for r in range(4):
@@ -525,16 +543,23 @@ class QntUnit(wiring.Component):
                 with m.Else():
                     m.d.sync += active.eq(0)
         src_acc = src.fmt == Fmt.acc
+        # DEQ: block n's SMX record (ws = B/4 words) through row port 0, its exponent slot's word
+        is_deq = c.word[OPCODE_SHIFT:OPCODE_SHIFT + 8] == next(x.opcode for x in OPCODES.values() if x.mnemonic == "DEQ")
+        ws = Signal(2)
+        m.d.comb += ws.eq(Mux(src.fmt == Fmt.smx4, 1, Mux(src.fmt == Fmt.smx12, 3, 2)))
         flats = []
         for r in range(4):
             port = getattr(self, f"r_row{r}")
             flat = Signal(32, name=f"flat{r}")
             m.d.comb += flat.eq((ib * 4 + r) * dst.cols + jb * 4)
-            m.d.comb += [port.en.eq(active), port.buf.eq(src.buf),
-                         port.addr.eq(Mux(src_acc, src.addr + (n << 4) + 4 * r, src.addr + (flat >> 1)))]
+            addr = Mux(src_acc, src.addr + (n << 4) + 4 * r, src.addr + (flat >> 1))
+            if r == 0:
+                addr = Mux(is_deq, src.addr + n * ws, addr)
+            m.d.comb += [port.en.eq(active & (~is_deq | (r == 0))), port.buf.eq(src.buf), port.addr.eq(addr)]
             flats.append(flat)
         m.d.comb += [self.r_exp.en.eq(active), self.r_exp.buf.eq(src.buf),
-                     self.r_exp.addr.eq(src.addr + (src.nb << 4) + (n >> 1))]
+                     self.r_exp.addr.eq(Mux(is_deq, src.addr + src.nb * ws + (n >> lgpw),
+                                            src.addr + (src.nb << 4) + (n >> 1)))]
         # data cycle
         dv = Signal(); d_acc = Signal(); d_half = Signal(); d_odd = Signal(4)
         d_rowok = Signal(4); d_colok = Signal(4)
@@ -568,7 +593,17 @@ class QntUnit(wiring.Component):
                 m.d.sync += width.eq(12)
             with m.Default():
                 m.d.sync += width.eq(8)
-        m.d.comb += [q.i.valid.eq(dv & ~d_accf_early), q.i.payload.width.eq(width),
+        # DEQ data cycle: the 16 codes and the block exponent (slot n mod 64/slot of the word)
+        d_deq = Signal(); d_sel = Signal(2); d_slot = Signal(max(lgpw, 1)); d_last = Signal(); d_pc = Signal(16)
+        c_pc = Signal(16)
+        with m.If(self.start):
+            m.d.sync += c_pc.eq(self.pc)
+        m.d.sync += [d_deq.eq(is_deq), d_sel.eq(Mux(ws == 3, 1, Mux(ws == 1, 2, 0))), d_slot.eq(n[:max(lgpw, 1)]),
+                     d_last.eq(n == dst.nb - 1), d_pc.eq(c_pc)]
+        deq_codes = _unpack_codes(m, self.r_row0.data[:192], d_sel, False, Const(1, 1), 12, "deq")
+        deq_exp = Signal(signed(slot), name="deq_exp")
+        m.d.comb += deq_exp.eq((self.r_exp.data >> (d_slot * slot))[:slot])
+        m.d.comb += [q.i.valid.eq(dv & ~d_accf_early & ~d_deq), q.i.payload.width.eq(width),
                      q.i.payload.exponent.eq(Mux(d_acc, acc_exp, fexp))]
         m.d.comb += [q.i.payload.values[e].eq(Mux(d_acc, acc_vals[e], fvals[e])) for e in range(16)]
         m.d.comb += q.o.ready.eq(1)
@@ -576,7 +611,8 @@ class QntUnit(wiring.Component):
         is_accf = c.word[120:128] == 0x31
         d_accf = Signal()
         m.d.sync += d_accf.eq(is_accf)
-        conv = [_acc_to_fp32(m, acc_vals[e], acc_exp, cfg.accumulator_bits, f"accf{e}") for e in range(16)]
+        conv, inexact = zip(*(_acc_to_fp32(m, Mux(d_deq, deq_codes[e], acc_vals[e]), Mux(d_deq, deq_exp, acc_exp),
+                                           cfg.accumulator_bits, f"accf{e}") for e in range(16)))
         w_v = Signal(); w_conv = [Signal(32, name=f"accf_q{e}") for e in range(16)]
         d_flat = [Signal(32, name=f"d_flat{r}") for r in range(4)]
         w_flat = [Signal(32, name=f"w_flat{r}") for r in range(4)]
@@ -585,7 +621,7 @@ class QntUnit(wiring.Component):
         w_info = Signal(unsigned(32 + 2 + 32))
         m.d.sync += [d_flat[r].eq(flats[r]) for r in range(4)]
         m.d.sync += d_info.eq(Cat(dst.addr, dst.buf, (dst.rows * dst.cols)[:32]))
-        m.d.sync += [w_v.eq(dv & d_accf), w_rowok.eq(d_rowok), w_colok.eq(d_colok), w_info.eq(d_info)]
+        m.d.sync += [w_v.eq(dv & (d_accf | d_deq)), w_rowok.eq(d_rowok), w_colok.eq(d_colok), w_info.eq(d_info)]
         m.d.sync += [w_flat[r].eq(d_flat[r]) for r in range(4)]
         m.d.sync += [w_conv[e].eq(conv[e]) for e in range(16)]
         w_addr, w_buf, w_n = w_info[:32], w_info[32:34], w_info[34:66]
@@ -611,6 +647,23 @@ class QntUnit(wiring.Component):
             m.d.comb += [port.en.eq(w_v), port.buf.eq(w_buf), port.addr.eq(w_addr + (w_flat[r] >> 1)),
                          port.data.eq(Cat(*halves)),
                          port.be.eq(Cat(*(Cat(*([lane] * 4)) for lane in lanes)))]
+
+        # ---- DEQ fault: a block's inexact flags gather per instruction (its blocks are
+        # consecutive); the last block's write cycle is I + nb + 2, and the fault is
+        # reported two cycles later, in the DEQ's done cycle I + nb + 4, when no
+        # reader of its result can have issued (docs/hardware-top.md §4) ----
+        w_deq = Signal(); w_bad = Signal(); w_last = Signal(); w_pc = Signal(16)
+        m.d.sync += [w_deq.eq(dv & d_deq), w_bad.eq(Cat(*inexact).any()), w_last.eq(d_last), w_pc.eq(d_pc)]
+        bad_so_far = Signal()
+        f1 = Signal(); f1_pc = Signal(16); f2 = Signal(); f2_pc = Signal(16)
+        m.d.sync += f1.eq(0)
+        with m.If(w_deq):
+            with m.If(w_last):
+                m.d.sync += [bad_so_far.eq(0), f1.eq(bad_so_far | w_bad), f1_pc.eq(w_pc)]
+            with m.Else():
+                m.d.sync += bad_so_far.eq(bad_so_far | w_bad)
+        m.d.sync += [f2.eq(f1), f2_pc.eq(f1_pc)]
+        m.d.comb += [self.fault.eq(Mux(f2, ErrorCode.DEQ_INEXACT, ErrorCode.NONE)), self.fault_pc.eq(f2_pc)]
 
         # block info through the quantizer's stages (it never stalls: o.ready = 1)
         info = data.StructLayout({"n": unsigned(32), "addr": unsigned(32), "nb": unsigned(30), "buf": unsigned(2),

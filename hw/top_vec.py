@@ -43,6 +43,28 @@ the order and the cycles they entered, one per cycle at most: they share one
 write port (``w_divsqrt``), a fourth, for the same reason as the special
 functions have theirs.
 
+STEIN (``gdiff = up − um``, ``gsum = up + um``): the model gives it
+``vector_passes("STEIN")`` = 2 passes per L elements and the arithmetic depth.
+Two passes, two result tensors, so each pass writes one of them through the
+arithmetic write port: no extra port. Pass 2q reads the L elements q·L.. of
+``up`` and ``um`` (I + 1 + 2q) and subtracts; pass 2q + 1 reads nothing (the
+read ports hold their data while not enabled) and adds the same operands,
+with the same adder. So each operand word is read once, as the model's
+traffic counts it, no operand register is needed, and the passes flow
+through the pipeline like any others (last written in I + 2P + 3 = done − 1).
+
+Broadcast forms VADDB, VSUBB, VMULB (``b``: a.rows/g rows, a.cols or 1
+cols; row r of ``a`` meets row r div g of ``b``): the ``add``/``sub``/``mul``
+passes with a row-repeat address generator for ``b``. Built for passes that
+never span a row of ``a`` (``a.cols`` a multiple of L, or ``b`` of ``a``'s
+shape, which is the plain operation); the controller refuses the others
+(docs/hardware-top.md §7 has that design question). The generator keeps the
+column c of the pass and b's row offset; after each row of ``a`` a
+Bresenham step (``acc += b.rows``; past ``a.rows``: ``acc −= a.rows`` and the
+next b row) finds row r div g without a divider. Full-width ``b``: the pass
+reads L elements of b's row at column c (aligned: C and c are multiples of
+L). One-column ``b``: one element, broadcast to the L lanes in the data cycle.
+
 Operands must have ``dst``'s element count (the simulator checks programs).
 """
 
@@ -54,9 +76,10 @@ from amaranth.lib.wiring import In, Out
 
 from pinta.config import PintaConfig
 from pinta.sim.isa import OPCODE_SHIFT, OPCODES
+from pinta.sim.timing import vector_passes
 
 from .buffers import ReadPortSignature, WritePortSignature
-from .controller import DESC, VEC_ELEMENTWISE, field_slice, unit_command_layout
+from .controller import DESC, VEC_BROADCAST, VEC_ELEMENTWISE, field_slice, unit_command_layout
 from .fp32.arith import fp_add, fp_mul
 from .fp32.microcode import SfuFunc
 from .fp32.misc import VectorOp
@@ -67,6 +90,8 @@ __all__ = ["VecUnit", "VEC_OPS"]
 
 #: Vector instructions this unit executes (the controller refuses the others).
 VEC_OPS = VEC_ELEMENTWISE
+#: The broadcast forms, in the order of the operation they are a form of (add, sub, mul).
+BROADCAST = VEC_BROADCAST
 
 _ONE = 0x3F800000
 _SIGN = 0x80000000
@@ -91,8 +116,8 @@ class VecUnit(wiring.Component):
     Members
     -------
     start : In(1), cmd : In(unit_command_layout()) -- issue strobe and command
-    r_a, r_b : Out(ReadPortSignature(L/2)) -- operand reads (L/2 words: two fp32 per word)
-    w : Out(WritePortSignature(L/2))       -- result writes of the arithmetic instructions
+    r_a, r_b : Out(ReadPortSignature(L/2)) -- operand reads (L/2 words: two fp32 per word; STEIN: up, um)
+    w : Out(WritePortSignature(L/2))       -- result writes of the arithmetic instructions (STEIN: both)
     w_tanh, w_sincos : Out(WritePortSignature(L/2)) -- result writes of VTANH; of VSIN and VCOS
     w_divsqrt : Out(WritePortSignature(L/2))        -- result writes of VDIV and VSQRT
     """
@@ -103,6 +128,10 @@ class VecUnit(wiring.Component):
         if self.lanes < 2 or self.lanes % 2:
             raise ValueError(f"the VEC unit needs an even vector_lanes (two fp32 per word), got {self.lanes}")
         self.words = self.lanes // 2
+        stein = next(s for s in OPCODES.values() if s.mnemonic == "STEIN")
+        if vector_passes("STEIN") != len(stein.writes):
+            raise ValueError(f"the VEC unit writes STEIN's {len(stein.writes)} results in one pass each, "
+                             f"the cycle model gives it {vector_passes('STEIN')} passes")
         super().__init__({
             "start": In(1), "cmd": In(unit_command_layout()),
             "r_a": Out(ReadPortSignature(self.words)), "r_b": Out(ReadPortSignature(self.words)),
@@ -118,9 +147,13 @@ class VecUnit(wiring.Component):
         with m.If(self.start):
             m.d.sync += c.eq(self.cmd)
         op = c.word[OPCODE_SHIFT:OPCODE_SHIFT + 8]
-        is_ = {name: op == _opcode(name) for name in VEC_OPS}
+        is_ = {name: op == _opcode(name) for name in VEC_OPS + ("STEIN",) + BROADCAST}
         dst, a, b = (Signal(DESC, name=f"vec_{x}") for x in ("dst", "a", "b"))
-        m.d.comb += [dst.eq(c.d[0]), a.eq(c.d[1]), b.eq(c.d[2])]
+        # STEIN gdiff, gsum, up, um: up and um are the operands; the pass's parity picks the result
+        odd = Signal()  # STEIN: the second (gsum) pass of an element group
+        m.d.comb += [dst.eq(Mux(is_["STEIN"], Mux(odd, c.d[1].as_value(), c.d[0].as_value()), c.d[0].as_value())),
+                     a.eq(Mux(is_["STEIN"], c.d[2].as_value(), c.d[1].as_value())),
+                     b.eq(Mux(is_["STEIN"], c.d[3].as_value(), c.d[2].as_value()))]
         n = Signal(32)
         m.d.comb += n.eq(dst.rows * dst.cols)
 
@@ -128,21 +161,53 @@ class VecUnit(wiring.Component):
         active = Signal()
         e = Signal(32)
         with m.If(self.start):
-            m.d.sync += [active.eq(1), e.eq(0)]
+            m.d.sync += [active.eq(1), e.eq(0), odd.eq(0)]
+        with m.Elif(active & is_["STEIN"] & ~odd):
+            m.d.sync += odd.eq(1)
         with m.Elif(active):
-            m.d.sync += e.eq(e + L)
+            m.d.sync += [e.eq(e + L), odd.eq(0)]
             with m.If(e + L >= n):
                 m.d.sync += active.eq(0)
         woff = e >> 1
-        two = is_["VADD"] | is_["VSUB"] | is_["VMUL"] | is_["VDIV"]  # b is a descriptor only for these
-        for port, t, en in ((self.r_a, a, active), (self.r_b, b, active & two)):
+        two = (is_["VADD"] | is_["VSUB"] | is_["VMUL"] | is_["VDIV"] | is_["STEIN"]
+               | Cat(*(is_[x] for x in BROADCAST)).any())  # b is a descriptor only for these
+        for port, t, en in ((self.r_a, a, active & ~odd), (self.r_b, b, active & two & ~odd)):
             m.d.comb += [port.en.eq(en), port.buf.eq(t.buf), port.addr.eq(t.addr + woff)]
+
+        # -- broadcast forms: b's row-repeat address generator (passes never span a row of
+        # a: the controller refuses the other shapes). bcol: column of this pass; boff: b's
+        # element offset of the current b row (+ bcol for a full-width b); bacc: Bresenham
+        # remainder of r·b.rows / a.rows --
+        bcast = Cat(*(is_[x] for x in BROADCAST)).any()
+        b_scalar = b.cols == 1
+        b_rep = bcast & ((b.rows != a.rows) | (b.cols != a.cols))  # else it is the plain operation
+        bcol = Signal(16)
+        boff = Signal(32)
+        bacc = Signal(16)
+        with m.If(self.start):
+            m.d.sync += [bcol.eq(0), boff.eq(0), bacc.eq(0)]
+        with m.Elif(active):
+            with m.If(bcol + L >= a.cols):
+                m.d.sync += bcol.eq(0)
+                with m.If(bacc + b.rows >= a.rows):
+                    m.d.sync += [bacc.eq(bacc + b.rows - a.rows), boff.eq(boff + b.cols)]
+                with m.Else():
+                    m.d.sync += bacc.eq(bacc + b.rows)
+            with m.Else():
+                m.d.sync += bcol.eq(bcol + L)
+        bel = Signal(32)
+        m.d.comb += bel.eq(boff + Mux(b_scalar, 0, bcol))
+        with m.If(b_rep):
+            m.d.comb += [self.r_b.en.eq(active), self.r_b.addr.eq(b.addr + (bel >> 1))]
+        # one-column b: the element's half of the word read, for every lane (data cycle)
+        bsplat, bhalf = Signal(), Signal()
+        m.d.sync += [bsplat.eq(b_rep & b_scalar), bhalf.eq(bel[0])]
 
         # -- what travels with a pass (the command register is reused by the next
         # instruction from its issue + 1 on, while this one's passes drain) --
         info = pass_info_layout(L)
         KIND = {"add": 0, "sub": 1, "mul": 2, "neg": 3, "scale": 4, "dtanh": 5, "tanh": 6, "sin": 7, "cos": 8,
-                "div": 9, "sqrt": 10}
+                "div": 9, "sqrt": 10, "stein_diff": 11, "stein_sum": 12}
         kind = Signal(4)
         # the opcode decodes to one mnemonic at most, so the order of these is immaterial
         m.d.comb += kind.eq(KIND["dtanh"])
@@ -151,6 +216,11 @@ class VecUnit(wiring.Component):
                             ("VDIV", "div"), ("VSQRT", "sqrt")):
             with m.If(is_[mnemonic]):
                 m.d.comb += kind.eq(KIND[k])
+        for mnemonic, k in zip(BROADCAST, ("add", "sub", "mul")):
+            with m.If(is_[mnemonic]):
+                m.d.comb += kind.eq(KIND[k])
+        with m.If(is_["STEIN"]):
+            m.d.comb += kind.eq(Mux(odd, KIND["stein_sum"], KIND["stein_diff"]))
         rd = Signal(info)
         m.d.comb += [rd.valid.eq(active), rd.kind.eq(kind), rd.buf.eq(dst.buf), rd.addr.eq(dst.addr + woff)]
         m.d.comb += [rd.lane_ok[l].eq(e + l < n) for l in range(L)]
@@ -164,14 +234,19 @@ class VecUnit(wiring.Component):
         s1 = Signal(info)
         m.d.sync += s1.eq(d1)
         r1 = [Signal(32, name=f"vec_r1_{l}") for l in range(L)]
+        # STEIN: the gsum pass reads nothing; the read ports hold the gdiff pass's operands
+        # (a read port's data is held while its en is low, hw/buffers.py), so no register
+        s_sum = d1.kind == KIND["stein_sum"]
+        s_diff = d1.kind == KIND["stein_diff"]
+        b_one = Mux(bhalf, self.r_b.data[32:64], self.r_b.data[0:32])
         for l in range(L):
             xa = self.r_a.data[32 * l:32 * l + 32]
-            xb = self.r_b.data[32 * l:32 * l + 32]
-            add = fp_add(m, xa, xb, d1.kind == KIND["sub"], name=f"vadd{l}")
+            xb = Mux(bsplat, b_one, self.r_b.data[32 * l:32 * l + 32])
+            add = fp_add(m, xa, xb, (d1.kind == KIND["sub"]) | s_diff, name=f"vadd{l}")
             mb = Mux(d1.kind == KIND["scale"], scale, Mux(d1.kind == KIND["dtanh"], xa, xb))
             mul = fp_mul(m, xa, mb, name=f"vmul{l}")
-            res = Mux(d1.kind == KIND["neg"], xa ^ _SIGN,
-                      Mux((d1.kind == KIND["add"]) | (d1.kind == KIND["sub"]), add, mul))
+            adds = (d1.kind == KIND["add"]) | (d1.kind == KIND["sub"]) | s_diff | s_sum
+            res = Mux(d1.kind == KIND["neg"], xa ^ _SIGN, Mux(adds, add, mul))
             m.d.sync += r1[l].eq(res)
 
         # -- second operation: 1 - t·t for VDTANH --
@@ -183,7 +258,7 @@ class VecUnit(wiring.Component):
             m.d.sync += r2[l].eq(Mux(s1.kind == KIND["dtanh"], sub, r1[l]))
 
         # -- write-back --
-        arith = s2.kind <= KIND["dtanh"]
+        arith = (s2.kind <= KIND["dtanh"]) | (s2.kind == KIND["stein_diff"]) | (s2.kind == KIND["stein_sum"])
 
         def write(port, en, t, lanes):
             m.d.comb += [

@@ -26,9 +26,18 @@ from pinta.config import PintaConfig
 from . import layout
 from .golden_ops import golden_function
 from .isa import Buffer, Fmt, Instr
-from .program import Analysis, Descriptor, ProgramError, analyze
+from .program import Analysis, Descriptor, FaultStop, ProgramError, analyze, fault_stop
 
-__all__ = ["Machine", "SimResult", "simulate"]
+__all__ = ["Machine", "MachineFault", "SimResult", "simulate"]
+
+
+class MachineFault(ValueError):
+    """A data-dependent error that the hardware detects at run time and reports as a clean
+    stop with error code ``code`` (the name of ``pinta.hw.controller.ErrorCode``'s member)."""
+
+    def __init__(self, code: str, message: str):
+        self.code = code
+        super().__init__(message)
 
 
 class _Regions:
@@ -140,12 +149,15 @@ class _RowTiles:
 
 @dataclass
 class SimResult:
+    """``analysis`` of the whole program; ``stop`` when a run-time fault ended the run
+    early (:meth:`Machine.run` with ``faults="stop"``): then its counters are the run's."""
     analysis: Analysis
     machine: "Machine"
+    stop: FaultStop | None = None
 
     @property
     def total_cycles(self) -> int:
-        return self.analysis.total_cycles
+        return self.stop.total_cycles if self.stop else self.analysis.total_cycles
 
 
 class Machine:
@@ -334,17 +346,37 @@ class Machine:
         return self._decode(self.dram_words(addr, d.words * 8).view("<u8"), d)
 
     # -- execution -------------------------------------------------------------
-    def run(self, program: list[Instr]) -> SimResult:
-        """Validate, then execute ``program``; returns the analysis (cycles, counts)."""
+    def run(self, program: list[Instr], *, faults: str = "raise") -> SimResult:
+        """Validate, then execute ``program``; returns the analysis (cycles, counts).
+
+        A data-dependent refusal raises :class:`ProgramError` naming the
+        instruction. With ``faults="stop"``, a :class:`MachineFault` (an error the
+        hardware reports at run time, e.g. a DEQ value FP32 cannot hold) instead
+        ends the run as the hardware does (:func:`pinta.sim.program.fault_stop`):
+        the instructions issued before the fault's cycle complete, the faulting
+        one leaves its destination unwritten (no instruction that completes reads
+        it), later faults among them are ignored, and the result's ``stop`` says
+        where it stopped.
+        """
+        if faults not in ("raise", "stop"):
+            raise ValueError(f"faults must be 'raise' or 'stop', got {faults!r}")
         an = analyze(program, self.cfg)
+        stop = None
         for i, ins in enumerate(program):
+            if stop is not None and i >= stop.issued:
+                break
             try:
                 self._execute(ins, an.descriptors[i], an.views[i])
+            except MachineFault as e:
+                if faults == "raise":
+                    raise ProgramError(i, ins.mnemonic, f"at run time: {e}") from e
+                if stop is None:
+                    stop = fault_stop(an, i, e.code)
             except ValueError as e:
                 # A data-dependent refusal by a golden function (e.g. an
                 # accumulator value that overflows FP32): name the instruction.
                 raise ProgramError(i, ins.mnemonic, f"at run time: {e}") from e
-        return SimResult(an, self)
+        return SimResult(an, self, stop)
 
     def _timed(self, fn):
         """``fn``, counting its CPU time into :attr:`golden_seconds` when the machine times golden calls."""
@@ -432,7 +464,8 @@ class Machine:
             from pinta.golden.fp32 import to_fp32
             f32 = self._timed(to_fp32)(exact)
             if not np.array_equal(f32.astype(np.float64), exact):
-                raise ValueError(f"DEQ: SMX values of {D('a').describe()} are not all exactly representable in FP32")
+                raise MachineFault("DEQ_INEXACT",
+                                   f"DEQ: SMX values of {D('a').describe()} are not all exactly representable in FP32")
             self.write(D("dst"), f32)
         elif name in ("VADD", "VSUB", "VMUL", "VDIV"):
             self.write(D("dst"), fn(self.read(D("a")), self.read(D("b"))))

@@ -21,7 +21,7 @@ from .isa import VIEW_DIMS, Buffer, Fmt, Instr, MacMode, Unit
 from .layout import WORD_BITS, buffer_words, footprint_words
 from .timing import DESIGN, gemm_shape, gemm_tiles, instruction_timing
 
-__all__ = ["ProgramError", "Descriptor", "View", "Analysis", "ScheduledInstr", "analyze"]
+__all__ = ["ProgramError", "Descriptor", "View", "Analysis", "ScheduledInstr", "FaultStop", "analyze", "fault_stop"]
 
 
 class ProgramError(ValueError):
@@ -106,6 +106,58 @@ class Analysis:
 
     def utilisation(self, unit: str) -> float:
         return self.busy[unit] / self.total_cycles if self.total_cycles else 0.0
+
+
+# -- the clean stop at a run-time fault ----------------------------------------
+
+@dataclass(frozen=True)
+class FaultStop:
+    """How a run ends when instruction ``index`` faults at run time (docs/simulator.md §1).
+
+    A fault (``code``: the name of the hardware's ``ErrorCode``, e.g. ``DEQ_INEXACT``)
+    is known in the faulting instruction's done cycle ``cycle``. From that cycle on
+    nothing issues; the ``issued`` instructions issued before it (the prefix,
+    ``issue < cycle``) complete. ``total_cycles``, ``busy`` and ``stall`` are the
+    counters of such a run: the prefix's, plus the stall cycles that the first
+    instruction not issued spent at the head before ``cycle``.
+    """
+    index: int
+    code: str
+    cycle: int
+    issued: int
+    total_cycles: int
+    busy: dict[str, int]
+    stall: dict[str, int]
+
+
+def fault_stop(an: Analysis, index: int, code: str) -> FaultStop:
+    """The counters of a run of ``an.program`` stopped by a fault of instruction ``index``.
+
+    No consumer of the faulting instruction's results (nor a writer of its
+    operands) is in the prefix: the scoreboard holds those until its done.
+    """
+    sched = an.schedule
+    t = sched[index].done
+    prefix = [s for s in sched if s.issue < t]     # in-order issue: a prefix of the program
+    k = len(prefix)
+    busy = {u.name: 0 for u in Unit}
+    stall = {u.name: 0 for u in Unit}
+    unit_free = {u.name: 0 for u in Unit}
+    ready = 0
+    for s in prefix:
+        busy["CTRL"] += DESIGN.ctrl_latency
+        stall["CTRL"] += s.issue - ready
+        if s.unit != Unit.CTRL:
+            busy[s.unit.name] += s.occupancy
+            stall[s.unit.name] += s.issue - max(ready, unit_free[s.unit.name])
+            unit_free[s.unit.name] = s.issue + s.occupancy
+        ready = s.issue + DESIGN.ctrl_latency
+    if k < len(sched):  # the first instruction not issued waits at the head until the fault
+        nxt = sched[k]
+        stall["CTRL"] += max(0, t - ready)
+        if nxt.unit != Unit.CTRL:
+            stall[nxt.unit.name] += max(0, t - max(ready, unit_free[nxt.unit.name]))
+    return FaultStop(index, code, t, k, max(s.done for s in prefix), busy, stall)
 
 
 # -- written-region tracking -------------------------------------------------

@@ -52,7 +52,8 @@ class ProgramBuilder:
     _victim: int = 0
     next_view: int = 1
     next_dram: int = 0
-    #: DRAM inputs the host must place: {byte address: float32 matrix}
+    #: DRAM inputs the host must place: {byte address: float32 matrix or SMXTensor}
+    #: (``Machine.put_fp32`` / ``put_smx``; :meth:`input_images` gives the word images)
     inputs: dict = field(default_factory=dict)
     #: DRAM outputs: name -> (byte address, Tensor)
     outputs: dict = field(default_factory=dict)
@@ -123,6 +124,23 @@ class ProgramBuilder:
         self.emit("LOAD", dst=t.reg, dram=addr)
         return t
 
+    def load_smx(self, buf: Buffer, t) -> Tensor:
+        """Host input ``t`` (an SMXTensor) placed in DRAM in the smxB layout and LOADed into ``buf``."""
+        out = self.tensor(buf, Fmt[f"smx{t.bits}"], *t.shape)
+        addr = self.next_dram
+        self.inputs[addr] = t
+        self.next_dram += -(-footprint_words(out.fmt, *t.shape, self.cfg) * 8 // 64) * 64
+        self.use(out)
+        self.emit("LOAD", dst=out.reg, dram=addr)
+        return out
+
+    def input_images(self) -> dict[int, np.ndarray]:
+        """{byte address: word image (uint64)} of every input, in its DRAM layout."""
+        from .layout import pack_fp32, pack_smx
+
+        return {a: pack_fp32(np.asarray(x, np.float32)) if isinstance(x, np.ndarray) else pack_smx(x, self.cfg)
+                for a, x in self.inputs.items()}
+
     def store(self, name: str, t: Tensor) -> None:
         addr = self.next_dram
         self.next_dram += -(-footprint_words(t.fmt, t.rows, t.cols, self.cfg) * 8 // 64) * 64
@@ -147,6 +165,22 @@ class ProgramBuilder:
         self.use(out, a, b)
         self.emit("GEMM", dst=out.reg, a=a.reg, b=b.reg, mode=mode, ta=int(ta), tb=int(tb), accum=0)
         return out
+
+    def deq(self, src: Tensor, buf: Buffer = Buffer.optimizer) -> Tensor:
+        """FP32 copy of an SMX tensor (exact; a value FP32 cannot hold is a run-time fault)."""
+        out = self.tensor(buf, Fmt.fp32, src.rows, src.cols)
+        self.use(out, src)
+        self.emit("DEQ", dst=out.reg, a=src.reg)
+        return out
+
+    def stein(self, up: Tensor, um: Tensor, buf: Buffer = Buffer.gradients,
+              buf_sum: Buffer | None = None) -> tuple[Tensor, Tensor]:
+        """Stein pair sums (gdiff, gsum) = (up − um, up + um), FP32."""
+        gd = self.tensor(buf, Fmt.fp32, up.rows, up.cols)
+        gs = self.tensor(buf if buf_sum is None else buf_sum, Fmt.fp32, up.rows, up.cols)
+        self.use(gd, gs, up, um)
+        self.emit("STEIN", gdiff=gd.reg, gsum=gs.reg, up=up.reg, um=um.reg)
+        return gd, gs
 
     def accf(self, src: Tensor, buf: Buffer = Buffer.optimizer) -> Tensor:
         """FP32 copy of an accumulator (one rounding), e.g. a core gradient for the optimizer."""

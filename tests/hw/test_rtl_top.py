@@ -7,7 +7,9 @@ a chain of element-wise FP32 vector instructions (VMUL, VADD, VSUB, VSCALE,
 VNEG, VDTANH) fed by DMA and by GEMM + ACCF; a special-function chain (VTANH,
 VSIN, VCOS on the pipelined SFU of hw/top_sfu.py, mixed with VADD, VDTANH,
 VMUL); VDIV and VSQRT (the unrolled divider / square root of hw/top_divsqrt.py)
-mixed with other VEC instructions; and illegal / not-yet-implemented instructions.
+mixed with other VEC instructions; STEIN back to back with other VEC instructions; DEQ of every SMX width,
+exact and (a run-time fault, DEQ_INEXACT) not; the broadcast forms VADDB,
+VSUBB, VMULB; and illegal / not-yet-implemented instructions.
 
 Every program runs on the RTL (``PintaSystem``: the top plus a fixed-latency
 DRAM model, driven through the memory-mapped host port) and on the simulator
@@ -44,9 +46,9 @@ from pinta.config import load_config
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
-from top_cases import (check_illegal, compare, divsqrt_cases, gemm_cases, illegal_cases,  # noqa: E402
-                       noncanonical_nan_lanes, report, run_cocotb, run_pysim, sfu_cases, vec_write_overlap,
-                       vector_cases)
+from top_cases import (broadcast_cases, check_illegal, compare, deq_cases, divsqrt_cases, gemm_cases,  # noqa: E402
+                       illegal_cases, noncanonical_nan_lanes, report, run_cocotb, run_pysim, sfu_cases, stein_cases,
+                       vec_write_overlap, vector_cases)
 
 
 def _check(cases, want, results, checker, config: str = "tiny") -> None:
@@ -73,7 +75,8 @@ def pysim_run():
     """One Amaranth-simulator session (one elaboration) for all default-suite cases."""
     cfg = load_config("tiny")
     g_cases, g_want = _split({k: v for k, v in gemm_cases(cfg).items() if k in PYSIM_GEMM})
-    v_cases, v_want = _split({**vector_cases(cfg), **sfu_cases(cfg), **divsqrt_cases(cfg)})
+    v_cases, v_want = _split({**vector_cases(cfg), **sfu_cases(cfg), **divsqrt_cases(cfg), **stein_cases(cfg),
+                              **deq_cases(cfg), **broadcast_cases(cfg)})
     i_cases, i_want = illegal_cases(cfg)
     results = run_pysim(cfg, {**g_cases, **v_cases, **i_cases}, preload_dram=True)
     return (g_cases, g_want), (v_cases, v_want), (i_cases, i_want), results
@@ -112,6 +115,44 @@ def test_top_divide_and_sqrt_pysim(pysim_run):
     _check({"divsqrt_chain": cases["divsqrt_chain"]}, want, results, compare)
 
 
+def test_top_stein_pysim(pysim_run):
+    """STEIN (two passes per L elements, gdiff then gsum through the arithmetic write port)
+    back to back with VADD, VMUL, VTANH, chained (RAW on both results) and over a range
+    still read (WAR): every stored word, cycles, busy and stall equal the simulator's."""
+    _, (cases, want), _, results = pysim_run
+    an = want["stein_chain"]["analysis"]
+    sched = [e for e in an.schedule if e.unit.name == "VEC"]
+    # the case does what it is for: a STEIN issued the cycle its predecessor's occupancy ends,
+    # on both sides, and one held by a WAR on its second result
+    assert any(a.mnemonic != "STEIN" and b.mnemonic == "STEIN" and b.issue == a.issue + a.occupancy
+               for a, b in zip(sched, sched[1:]))
+    assert any(a.mnemonic == "STEIN" and b.mnemonic != "STEIN" and b.issue == a.issue + a.occupancy
+               for a, b in zip(sched, sched[1:]))
+    assert an.stall["VEC"] > 0
+    _check({"stein_chain": cases["stein_chain"]}, want, results, compare)
+
+
+def test_top_deq_pysim(pysim_run):
+    """DEQ of smx4/8/12 at both ends of FP32's exact range: bit-exact, cycle-exact, no error;
+    the same program with a value FP32 cannot hold stops with DEQ_INEXACT at that DEQ, at its
+    done cycle, with the simulator's counters of the stopped run and its completed STORE;
+    and a fault after an illegal word stopped issue reports the fault (the earlier one)."""
+    _, (cases, want), _, results = pysim_run
+    assert want["deq_exact"]["stop"] is None
+    stop = want["deq_fault"]["stop"]
+    assert stop is not None and stop.code == "DEQ_INEXACT" and want["deq_fault"]["stores"]
+    assert stop.issued < want["deq_fault"]["n"]
+    _check({k: cases[k] for k in ("deq_exact", "deq_fault", "deq_fault_after_illegal")}, want, results, check_illegal)
+
+
+def test_top_broadcast_pysim(pysim_run):
+    """VADDB, VSUBB, VMULB with b's rows repeated (g = 4, a bias row, g = 1; full-width and
+    one-column b) through the row-repeat address generator, mixed with VADD and STEIN; and a
+    broadcast whose passes would span rows of a, which stops with error 2 (not implemented)."""
+    _, (cases, want), _, results = pysim_run
+    _check({k: cases[k] for k in ("broadcast", "broadcast_unaligned")}, want, results, check_illegal)
+
+
 def test_top_illegal_instruction_stops_cleanly_pysim(pysim_run):
     _, _, (cases, want), results = pysim_run
     _check(cases, want, results, check_illegal)
@@ -129,7 +170,8 @@ def top_model(tmp_path_factory):
 def test_top_programs_verilator(top_model, tmp_path):
     cfg = load_config("tiny")
     g_cases, g_want = _split({**gemm_cases(cfg), **vector_cases(cfg), **sfu_cases(cfg, large=True),
-                              **divsqrt_cases(cfg, large=True)})
+                              **divsqrt_cases(cfg, large=True), **stein_cases(cfg), **deq_cases(cfg),
+                              **broadcast_cases(cfg)})
     i_cases, i_want = illegal_cases(cfg)
     cases = {**g_cases, **i_cases}
     want = {**g_want, **i_want}
@@ -140,12 +182,13 @@ def test_top_programs_verilator(top_model, tmp_path):
 @pytest.mark.slow
 def test_top_default_config_pysim():
     """The default configuration (4×4 PEs, 16 lanes): every GEMM case (paced tile drains
-    included), the vector chain, the special-function chain and the divide / square-root
-    chain, in the Amaranth simulator."""
+    included), the vector chain, the special-function chain, the divide / square-root chain and
+    the STEIN, DEQ and broadcast cases, in the Amaranth simulator."""
     cfg = load_config("default")
-    cases, want = _split({**gemm_cases(cfg), **vector_cases(cfg), **sfu_cases(cfg), **divsqrt_cases(cfg)})
+    cases, want = _split({**gemm_cases(cfg), **vector_cases(cfg), **sfu_cases(cfg), **divsqrt_cases(cfg),
+                          **stein_cases(cfg), **deq_cases(cfg), **broadcast_cases(cfg)})
     results = run_pysim(cfg, cases, preload_dram=True)
-    _check(cases, want, results, compare, config="default")
+    _check(cases, want, results, check_illegal, config="default")
 
 
 def test_pinta_verilog_registers_the_top():

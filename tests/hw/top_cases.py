@@ -17,9 +17,11 @@ import numpy as np
 from pinta.sim import layout
 from pinta.sim.isa import Instr, encode
 from pinta.sim.machine import Machine
+from pinta.hw.controller import ErrorCode
 from pinta.hw.fp32.arith import CANONICAL_NAN
-from pinta.hw.top_programs import (divsqrt_chain_inputs, divsqrt_chain_program, sfu_chain_inputs, sfu_chain_program,
-                                   vector_chain_program)
+from pinta.hw.top_programs import (broadcast_inputs, broadcast_program, deq_inputs, deq_program, divsqrt_chain_inputs,
+                                   divsqrt_chain_program, sfu_chain_inputs, sfu_chain_program, stein_chain_inputs,
+                                   stein_chain_program, vector_chain_program)
 from pinta.sim.isa import Fmt
 from pinta.sim.programs import ProgramBuilder, diffquant_first_layer_program, gemm_program
 
@@ -29,29 +31,34 @@ HERE = Path(__file__).parent
 
 
 def _simulate(cfg, pb: ProgramBuilder):
+    """The simulator's run: analysis, fault stop (None: none), DRAM regions to read back and
+    their expected words. A run that faults (``Machine.run(faults="stop")``) stops as the RTL
+    does; only the STOREs it executed are compared."""
     m = Machine(cfg, check_layout=True)
-    for addr, x in pb.inputs.items():
-        m.put_fp32(addr, x)
-    res = m.run(pb.program)
+    for addr, image in pb.input_images().items():
+        m.dram_write(addr, image)
+    res = m.run(pb.program, faults="stop")
     an = res.analysis
+    stored = {addr for addr, _ in m.stores}
     expect = {}
     read = {}
     fp32 = set()
     for name, (addr, t) in pb.outputs.items():
+        if addr not in stored:
+            continue
         if t.fmt == Fmt.fp32:
             fp32.add(name)
         n = t.descriptor(cfg).words
         read[name] = (addr // 8, n)
         expect[name] = [int(w) for w in np.frombuffer(m.dram_read(addr, n * 8), dtype="<u8")]
-    return an, read, expect, fp32
+    return an, res.stop, read, expect, fp32
 
 
 def make_case(cfg, pb: ProgramBuilder):
-    an, read, expect, fp32 = _simulate(cfg, pb)
-    dram = {str(addr // 8): [int(w) for w in layout.pack_fp32(np.asarray(x, np.float32))]
-            for addr, x in pb.inputs.items()}
+    an, stop, read, expect, fp32 = _simulate(cfg, pb)
+    dram = {str(addr // 8): [int(w) for w in image] for addr, image in pb.input_images().items()}
     case = {"program": [f"{encode(i):032x}" for i in pb.program], "dram": dram, "read": read}
-    return case, {"analysis": an, "stores": expect, "n": len(pb.program), "fp32": fp32}
+    return case, {"analysis": an, "stop": stop, "stores": expect, "n": len(pb.program), "fp32": fp32}
 
 
 def _is_nan32(h: int) -> bool:
@@ -83,10 +90,22 @@ def noncanonical_nan_lanes(want) -> int:
 
 
 def compare(name, got, want) -> list[str]:
+    """Every STOREd word, cycles, busy and stall per unit, issue count, zero out-of-model
+    events; for a run the simulator stops at a fault (``want["stop"]``), the error code and
+    index the RTL reports and the counters of the stopped run (sim/program.py fault_stop)."""
     bad = []
     an = want["analysis"]
-    if got["error"]:
+    stop = want.get("stop")
+    if stop is not None:
+        code = ErrorCode[stop.code].value
+        if got["error"] != code or got["error_pc"] != stop.index:
+            bad.append(f"{name}: error {got['error']} at {got['error_pc']}, expected {code} ({stop.code}) "
+                       f"at {stop.index}")
+        if got["status"] & 1 or not got["status"] & 2:
+            bad.append(f"{name}: status 0x{got['status']:x}: not stopped")
+    elif got["error"]:
         return [f"{name}: RTL stopped with error {got['error']} at instruction {got['error_pc']}"]
+    counts = stop if stop is not None else an
     for region, words in want["stores"].items():
         rtl = [int(w) for w in got["regions"][region]]
         fp32 = region in want["fp32"]
@@ -94,14 +113,15 @@ def compare(name, got, want) -> list[str]:
             diff = [j for j, (a, b) in enumerate(zip(rtl, words)) if not same_word(a, b, fp32)]
             bad.append(f"{name}: store {region!r}: {len(diff)} of {len(words)} words differ, first at word {diff[0]}: "
                        f"rtl 0x{rtl[diff[0]]:016x} sim 0x{words[diff[0]]:016x}")
-    if got["cycles"] != an.total_cycles:
-        bad.append(f"{name}: cycles rtl {got['cycles']} sim {an.total_cycles}")
+    if got["cycles"] != counts.total_cycles:
+        bad.append(f"{name}: cycles rtl {got['cycles']} sim {counts.total_cycles}")
     for u in ("CTRL", "DMA", "MAC", "QNT", "VEC"):
         for kind in ("busy", "stall"):
-            if got[kind][u] != getattr(an, kind)[u]:
-                bad.append(f"{name}: {kind}[{u}] rtl {got[kind][u]} sim {getattr(an, kind)[u]}")
-    if got["issued"] != want["n"]:
-        bad.append(f"{name}: issued {got['issued']} of {want['n']}")
+            if got[kind][u] != getattr(counts, kind)[u]:
+                bad.append(f"{name}: {kind}[{u}] rtl {got[kind][u]} sim {getattr(counts, kind)[u]}")
+    n_issued = stop.issued if stop is not None else want["n"]
+    if got["issued"] != n_issued:
+        bad.append(f"{name}: issued {got['issued']}, sim {n_issued} of {want['n']}")
     if got["sb_full"] or got["mac_late"] or got["late_writes"]:
         bad.append(f"{name}: outside the model: scoreboard-full cycles {got['sb_full']}, MAC refusals {got['mac_late']}, "
                    f"late buffer writes {got['late_writes']}")
@@ -145,6 +165,74 @@ def vector_cases(cfg):
     return {"vec_chain": make_case(cfg, vector_chain_program(cfg, *vector_chain_inputs()))}
 
 
+def divsqrt_cases(cfg, large: bool = False):
+    """VDIV and VSQRT among other VEC instructions on 7×5 elements (default suite); ``large``
+    adds 16×13."""
+    cases = {"divsqrt_chain": make_case(cfg, divsqrt_chain_program(cfg, *divsqrt_chain_inputs()))}
+    if large:
+        cases["divsqrt_chain_16x13"] = make_case(
+            cfg, divsqrt_chain_program(cfg, *divsqrt_chain_inputs(seed=14, rows=16, cols=13)))
+    return cases
+
+
+def stein_cases(cfg):
+    """STEIN back to back with VADD, VMUL, VTANH, chained (RAW) and over a range in use (WAR)."""
+    return {"stein_chain": make_case(cfg, stein_chain_program(cfg, *stein_chain_inputs()))}
+
+
+def deq_cases(cfg):
+    """DEQ of smx4/8/12 at both ends of FP32's exact range (0 mismatches, no error), and the same
+    program with one smx12 value past FP32's range: the run stops with DEQ_INEXACT.
+
+    ``deq_fault_after_illegal``: that program with an unknown opcode in place of the first
+    instruction behind the faulting DEQ that issues before the fault. The illegal word stops
+    issue first (error 1 recorded), then the DEQ in flight faults: the status must report
+    DEQ_INEXACT at the DEQ (the earlier instruction), with the counters of the prefix before
+    the illegal word (expectation as in :func:`illegal_cases`, plus the reported index)."""
+    from pinta.sim.program import analyze
+
+    cases = {"deq_exact": make_case(cfg, deq_program(cfg, *deq_inputs(cfg))),
+             "deq_fault": make_case(cfg, deq_program(cfg, *deq_inputs(cfg, fault=True)))}
+    case, want = cases["deq_fault"]
+    stop = want["stop"]
+    k = stop.issued - 1               # the last instruction issued before the fault ...
+    assert k > stop.index             # ... is behind the faulting DEQ
+    prog = list(case["program"])
+    prog[k] = f"{0xFF << 120:032x}"   # unknown opcode
+    prefix = analyze(want["analysis"].program[:k], cfg)
+    assert prefix.schedule[stop.index].done == stop.cycle
+    cases["deq_fault_after_illegal"] = ({**case, "program": prog, "read": {}},
+                                        {"code": ErrorCode.DEQ_INEXACT.value, "k": k, "pc": stop.index,
+                                         "prefix": prefix})
+    return cases
+
+
+def broadcast_cases(cfg):
+    """VADDB/VSUBB/VMULB where passes never span a row of a (a.cols a multiple of L), and
+    ``broadcast_unaligned``: a VADDB whose passes would span rows (a 6×5, a bias row) after
+    its LOADs, which this RTL refuses with error 2 (expectation as in
+    :func:`illegal_cases`: code, index, the valid prefix's analysis)."""
+    from pinta.sim.isa import Buffer
+
+    a, c, bs = broadcast_inputs()
+    cases = {"broadcast": make_case(cfg, broadcast_program(cfg, a, c, bs))}
+    pb = ProgramBuilder(cfg)
+    x = pb.load_fp32(Buffer.activations, a[:6, :5])
+    bias = pb.load_fp32(Buffer.optimizer, bs["bias"][:, :5])
+    out = pb.tensor(Buffer.gradients, x.fmt, 6, 5)
+    pb.use(out, x, bias)
+    pb.emit("VADDB", dst=out.reg, a=x.reg, b=bias.reg)
+    k = len(pb.program) - 1
+    m = Machine(cfg)
+    for addr, image in pb.input_images().items():
+        m.dram_write(addr, image)
+    prefix = m.run(pb.program[:k]).analysis
+    case = {"program": [f"{encode(i):032x}" for i in pb.program], "read": {},
+            "dram": {str(addr // 8): [int(w) for w in image] for addr, image in pb.input_images().items()}}
+    cases["broadcast_unaligned"] = (case, {"code": ErrorCode.UNIMPLEMENTED.value, "k": k, "prefix": prefix})
+    return cases
+
+
 def vec_write_overlap(an) -> dict[tuple[str, ...], int]:
     """Cycles in which several VEC write ports write, from the simulator's schedule:
     {ports: count} (ports among "arith", "tanh", "sincos", "divsqrt"). A pass of an
@@ -169,16 +257,6 @@ def sfu_cases(cfg, large: bool = False):
     cases = {"sfu_chain": make_case(cfg, sfu_chain_program(cfg, *sfu_chain_inputs()))}
     if large:
         cases["sfu_chain_16x13"] = make_case(cfg, sfu_chain_program(cfg, *sfu_chain_inputs(seed=12, rows=16, cols=13)))
-    return cases
-
-
-def divsqrt_cases(cfg, large: bool = False):
-    """VDIV and VSQRT among other VEC instructions on 7×5 elements (default suite); ``large``
-    adds 16×13."""
-    cases = {"divsqrt_chain": make_case(cfg, divsqrt_chain_program(cfg, *divsqrt_chain_inputs()))}
-    if large:
-        cases["divsqrt_chain_16x13"] = make_case(
-            cfg, divsqrt_chain_program(cfg, *divsqrt_chain_inputs(seed=14, rows=16, cols=13)))
     return cases
 
 
@@ -229,8 +307,8 @@ def illegal_cases(cfg):
         "reserved_bits": (gemm | (1 << 100), 1),
         "bad_fmt": (encode(Instr.make("TDESC", t=0, buf=0, fmt=0, addr=0, rows=1, cols=1)) | (5 << 7), 1),
         "view_v0": (encode(Instr.make("VIEW", v=1, d0=1, d1=1, d2=1, d3=1, perm=0b11100100)) & ~0x7, 1),
-        # decodes fine, but this RTL version has no row-repeat address generator for b yet
-        "unimplemented_vaddb": (encode(Instr.make("VADDB", dst=0, a=0, b=0)), 2),
+        # decodes fine, but this RTL version has no reduction on the VEC unit yet
+        "unimplemented_vsum": (encode(Instr.make("VSUM", dst=0, a=0, axis=0)), 2),
     }
     dram = {str(a // 8): [int(w) for w in layout.pack_fp32(x)] for a, x in pb.inputs.items()}
     m = Machine(cfg)
@@ -255,8 +333,9 @@ def check_illegal(name, got, want) -> list[str]:
         return compare(name, got, want)
     bad = []
     code, k, prefix = want["code"], want["k"], want["prefix"]
-    if got["error"] != code or got["error_pc"] != k:
-        bad.append(f"{name}: error {got['error']} at {got['error_pc']}, expected {code} at {k}")
+    pc = want.get("pc", k)  # the reported index, if not the first word not issued
+    if got["error"] != code or got["error_pc"] != pc:
+        bad.append(f"{name}: error {got['error']} at {got['error_pc']}, expected {code} at {pc}")
     if got["status"] & 1 or not got["status"] & 2:
         bad.append(f"{name}: status 0x{got['status']:x}: not stopped")
     # clean stop: exactly the valid prefix issued and drained
@@ -357,6 +436,9 @@ def report(cases_want: dict, results: dict) -> str:
     lines = []
     for name, want in cases_want.items():
         g = results[name]
-        sim_total = want["analysis"].total_cycles if "analysis" in want else want["prefix"].total_cycles
+        if want.get("stop") is not None:
+            sim_total = want["stop"].total_cycles
+        else:
+            sim_total = want["analysis"].total_cycles if "analysis" in want else want["prefix"].total_cycles
         lines.append(f"  {name:20s} cycles rtl {g['cycles']:5d} sim {sim_total:5d}  busy {g['busy']}  stall {g['stall']}")
     return "\n".join(lines)
