@@ -43,7 +43,8 @@ def stein_pair_sums(du_plus, du_minus) -> tuple[np.ndarray, np.ndarray]:
     du_minus = require_fp32(du_minus, "du_minus")
     if du_plus.shape != du_minus.shape:
         raise ValueError(f"du_plus shape {du_plus.shape} differs from du_minus shape {du_minus.shape}")
-    return du_plus - du_minus, du_plus + du_minus
+    with np.errstate(over="ignore"):  # an overflow gives ±inf, an IEEE value (as in the vector unit)
+        return du_plus - du_minus, du_plus + du_minus
 
 
 def stein_sigma_constants(sigma) -> tuple[np.float32, np.float32, np.float32]:
