@@ -7,6 +7,8 @@ whose ``inputs`` the host places in DRAM and whose ``outputs`` it reads back.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from pinta.sim.programs import ProgramBuilder
@@ -43,8 +45,7 @@ def vector_chain_program(cfg, x, y, w) -> ProgramBuilder:
     tx = pb.load_fp32(Buffer.activations, x)
     ty = pb.load_fp32(Buffer.optimizer, y)
 
-    def vec(mnemonic, a, b=None, buf=Buffer.gradients, **extra):
-        return _vec(pb, mnemonic, a, b, buf, **extra)
+    vec = partial(_vec, pb)
 
     prod = vec("VMUL", tx, ty)
     total = vec("VADD", tx, ty)                        # independent: issues right behind VMUL
@@ -106,8 +107,7 @@ def sfu_chain_program(cfg, x, y, z) -> ProgramBuilder:
     ty = pb.load_fp32(Buffer.optimizer, y)
     tz = pb.load_fp32(Buffer.weights, z)
 
-    def vec(mnemonic, a, b=None, buf=Buffer.gradients):
-        return _vec(pb, mnemonic, a, b, buf)
+    vec = partial(_vec, pb)
 
     th = vec("VTANH", tx)
     sn = vec("VSIN", ty)
@@ -186,8 +186,7 @@ def divsqrt_chain_program(cfg, x, y, s, z) -> ProgramBuilder:
     ts = pb.load_fp32(Buffer.weights, s)
     tz = pb.load_fp32(Buffer.gradients, z)
 
-    def vec(mnemonic, a, b=None, buf=Buffer.gradients):
-        return _vec(pb, mnemonic, a, b, buf)
+    vec = partial(_vec, pb)
 
     q = vec("VDIV", tx, ty)
     r = vec("VSQRT", ts, buf=Buffer.weights)
@@ -255,8 +254,7 @@ def stein_chain_program(cfg, up, um, z) -> ProgramBuilder:
     tm = pb.load_fp32(Buffer.optimizer, um)
     tz = pb.load_fp32(Buffer.weights, z)
 
-    def vec(mnemonic, a, b=None, buf=Buffer.gradients):
-        return _vec(pb, mnemonic, a, b, buf)
+    vec = partial(_vec, pb)
 
     total = vec("VADD", tu, tz)
     gd, gs = pb.stein(tu, tm, buf=Buffer.gradients, buf_sum=Buffer.weights)
@@ -381,8 +379,7 @@ def broadcast_program(cfg, a, c, bs) -> ProgramBuilder:
     tc = pb.load_fp32(Buffer.optimizer, c)
     tb = {k: pb.load_fp32(Buffer.weights, v) for k, v in bs.items()}
 
-    def vec(mnemonic, x, y, buf=Buffer.gradients):
-        return _vec(pb, mnemonic, x, y, buf)
+    vec = partial(_vec, pb)
 
     rows = vec("VADDB", ta, tb["rows"])                       # g = 4
     bias = vec("VSUBB", ta, tb["bias"])                       # g = a.rows: a bias row
