@@ -33,7 +33,8 @@ of docs/simulator.md §1:
   sets ``error`` = 2. Either way nothing further issues, in-flight work
   drains, then the controller stops with ``error_pc`` = the offending index.
   A unit reports a run-time fault (``fault``, ``fault_pc``: a DEQ value that
-  FP32 cannot hold, ``DEQ_INEXACT``) in the faulting instruction's done
+  FP32 cannot hold, ``DEQ_INEXACT``; an ACCF value that rounds past FP32's
+  range, ``ACCF_OVERFLOW``) in the faulting instruction's done
   cycle: from that cycle on nothing issues, and the run stops the same way
   (sim/program.py ``fault_stop`` is the model of it). A fault belongs to an
   instruction issued before the head, so it replaces an illegal/unimplemented
@@ -81,6 +82,13 @@ class ErrorCode(enum.Enum, shape=4):
     UNIMPLEMENTED = 2
     #: run time: a DEQ met an SMX value that FP32 cannot hold exactly (overflow, or bits below 2**-149)
     DEQ_INEXACT = 3
+    #: run time: an ACCF value rounds past FP32's range (the golden rounding refuses it)
+    ACCF_OVERFLOW = 4
+
+
+#: Error codes a unit reports while the program runs (data-dependent), as opposed to the
+#: decode-time ILLEGAL and UNIMPLEMENTED.
+RUN_TIME_FAULTS = (ErrorCode.DEQ_INEXACT, ErrorCode.ACCF_OVERFLOW)
 
 
 #: A tensor descriptor register with the derived sizes the units need.
@@ -470,7 +478,9 @@ class Controller(wiring.Component):
                                  self.stall[ui].eq(self.stall[ui] + mine_stall)]
 
         # error capture
-        with m.If((self.fault != ErrorCode.NONE) & (self.error != ErrorCode.DEQ_INEXACT)):
+        # the first run-time fault is kept; it replaces an illegal word that stopped issue
+        # behind the faulting instruction (the fault belongs to the earlier instruction)
+        with m.If((self.fault != ErrorCode.NONE) & ~Cat(*(self.error == f for f in RUN_TIME_FAULTS)).any()):
             m.d.sync += [self.error.eq(self.fault), self.error_pc.eq(self.fault_pc)]
         with m.Elif(head_valid & bad & (self.error == ErrorCode.NONE)):
             m.d.sync += [self.error.eq(Mux(illegal, ErrorCode.ILLEGAL, ErrorCode.UNIMPLEMENTED)),

@@ -15,7 +15,7 @@ from pinta.sim.programs import ProgramBuilder
 
 __all__ = ["vector_chain_program", "vector_chain_inputs", "sfu_chain_program", "sfu_chain_inputs",
            "divsqrt_chain_program", "divsqrt_chain_inputs", "stein_chain_program", "stein_chain_inputs",
-           "deq_program", "deq_inputs", "broadcast_program", "broadcast_inputs"]
+           "deq_program", "deq_inputs", "broadcast_program", "broadcast_inputs", "accf_program", "accf_inputs"]
 
 
 def _vec(pb: ProgramBuilder, mnemonic: str, a, b=None, buf=None, **extra):
@@ -411,3 +411,82 @@ def broadcast_inputs(seed: int = 13, rows: int = 8, cols: int = 16):
           "col": mat(rows // 2, 1, 4.0), "col1": mat(rows, 1, 0.5)}
     bs["bias"][0, :2] = np.array([-0.0, 0.0], np.float32)
     return a, c, bs
+
+
+def _codes_for_sum(target: int, k: int, a_max: int, b_col) -> np.ndarray:
+    """Row codes a (length k, |a| <= a_max) with a · b_col = target for ``b_col`` =
+    (b, b, ..., b, 1): the last code carries target mod b, the others share the rest."""
+    b = int(b_col[0])
+    sign, t = (1, target) if target >= 0 else (-1, -target)
+    last = t % b
+    q = (t - last) // b
+    a = np.zeros(k, dtype=np.int64)
+    full, rest = divmod(q, a_max)
+    if full + (rest > 0) > k - 1:
+        raise ValueError(f"{target} needs more than {k - 1} products of {a_max}·{b}")
+    a[:full] = a_max
+    if rest:
+        a[full] = rest
+    a[k - 1] = last
+    return sign * a
+
+
+def accf_inputs(cfg, *, seed: int = 17, overflow: bool = False):
+    """SMX operands (a: smx12 6×K, b: smx8 K×3, K = 260) for :func:`accf_program` whose
+    product reaches the top of FP32 exactly: output (0, 0) is FP32's largest value
+    (2**24 − 1)·2**104, (1, 0) its negative, (4, 0) = (2**26 − 3)·2**102, which lies
+    just below the tie between the largest value and 2**128 and rounds down to it; row 5
+    is −(row 4), or with ``overflow`` (2**26 − 2)·2**102, exactly that tie, which rounds
+    to even, i.e. to 2**128: past FP32's range (ACCF_OVERFLOW). Rows 2, 3 and columns 1,
+    2 hold ordinary values. Block exponents: a 52 (block row 0) and 50 (block row 1),
+    b 52, so every block sum is exact (no alignment)."""
+    from pinta.golden.smx import SMXTensor
+
+    rng = np.random.default_rng(seed)
+    k, rows, cols = 260, 6, 3
+    a_max, b_max = (1 << 11) - 1, (1 << 7) - 1
+    b = np.zeros((k, cols), dtype=np.int64)
+    b[:, 0] = b_max
+    b[k - 1, 0] = 1
+    b[:8, 1:] = rng.integers(-b_max, b_max + 1, (8, cols - 1))   # few terms: no overflow there
+    a = np.zeros((rows, k), dtype=np.int64)
+    a[0] = _codes_for_sum((1 << 24) - 1, k, a_max, b[:, 0])
+    a[1] = -a[0]
+    a[2:4] = rng.integers(-300, 301, (2, k))
+    a[4] = _codes_for_sum((1 << 26) - 3, k, a_max, b[:, 0])
+    a[5] = _codes_for_sum((1 << 26) - 2, k, a_max, b[:, 0]) if overflow else -a[4]
+
+    def smx(codes, exps, bits):
+        r, c = codes.shape
+        p, q = -(-r // 4) * 4, -(-c // 4) * 4
+        padded = np.zeros((p, q), dtype=np.int16)
+        padded[:r, :c] = codes
+        return SMXTensor(padded, np.asarray(exps, dtype=np.int16), (r, c), bits)
+
+    ea = np.repeat(np.array([[52], [50]]), -(-k // 4), axis=1)
+    eb = np.full((-(-k // 4), 1), 52)
+    x = rng.standard_normal((3, 5)).astype(np.float32)
+    return smx(a, ea, 12), smx(b, eb, 8), x
+
+
+def accf_program(cfg, a, b, x) -> ProgramBuilder:
+    """GEMM (i12x8) then ACCF of a product that reaches the top of FP32 (:func:`accf_inputs`),
+    a VNEG consumer of the ACCF result, and independent work stored before them.
+
+    If the ACCF overflows (``accf_inputs(overflow=True)``), the run stops at its done cycle
+    with ACCF_OVERFLOW: the work ahead of it (including the accumulator's STORE) completes,
+    and the VNEG that reads the ACCF result never issues."""
+    from pinta.sim.isa import Buffer, MacMode
+
+    pb = ProgramBuilder(cfg)
+    tx = pb.load_fp32(Buffer.activations, x)
+    pb.store("neg", _vec(pb, "VNEG", tx, buf=Buffer.optimizer))
+    ta = pb.load_smx(Buffer.weights, a)
+    tb = pb.load_smx(Buffer.activations, b)
+    acc = pb.gemm(ta, tb, MacMode.i12x8)
+    pb.store("acc", acc)
+    f = pb.accf(acc, buf=Buffer.optimizer)
+    nf = _vec(pb, "VNEG", f, buf=Buffer.activations)
+    pb.store("f", f)
+    pb.store("nf", nf)
+    return pb

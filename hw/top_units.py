@@ -444,11 +444,12 @@ def _fp32_to_fixed(m, bits_list, name):
 
 
 def _acc_to_fp32(m, v, e, acc_bits, name):
-    """(FP32 bits of v · 2**e, inexact) for v signed acc_bits, e signed: one
+    """(FP32 bits of v · 2**e, inexact, overflow) for v signed acc_bits, e signed: one
     round-to-nearest-even (= ``accumulator_to_fp32``), subnormals included. An
-    overflow gives ±Inf (the golden function refuses such data; see
-    docs/hardware-top.md §7). ``inexact``: the result is not v · 2**e exactly
-    (bits were rounded off, or it overflowed): DEQ's run-time fault."""
+    overflow (the rounded magnitude reaches 2**128) gives ±Inf and raises
+    ``overflow``: ACCF's run-time fault, as the golden function refuses such data.
+    ``inexact``: the result is not v · 2**e exactly (bits were rounded off, or it
+    overflowed): DEQ's run-time fault."""
     mag = Signal(acc_bits, name=f"{name}_mag")
     m.d.comb += mag.eq(Mux(v < 0, -v, v))
     lead = Signal(range(acc_bits), name=f"{name}_lead")
@@ -480,9 +481,11 @@ def _acc_to_fp32(m, v, e, acc_bits, name):
     out = Signal(32, name=name)
     m.d.comb += out.eq(Mux(mag == 0, 0, Mux(mag_bits >= 0x7F800000, Cat(Const(0x7F800000, 31), v[-1]),
                                           Cat(mag_bits[:31], v[-1]))))
+    overflow = Signal(name=f"{name}_overflow")
+    m.d.comb += overflow.eq((mag != 0) & (mag_bits >= 0x7F800000))
     inexact = Signal(name=f"{name}_inexact")
-    m.d.comb += inexact.eq((mag != 0) & (guard | sticky | (mag_bits >= 0x7F800000)))
-    return out, inexact
+    m.d.comb += inexact.eq(overflow | ((mag != 0) & (guard | sticky)))
+    return out, inexact, overflow
 
 
 class QntUnit(wiring.Component):
@@ -497,7 +500,7 @@ class QntUnit(wiring.Component):
     r_exp : Out(ReadPortSignature(1))     -- source block exponent word
     w_rec, w_exp : Out(WritePortSignature(3), (1)) -- SMX record, exponent slot
     w_row0..3 : Out(WritePortSignature(3)) -- FP32 block rows (ACCF, DEQ)
-    fault : Out(ErrorCode), fault_pc : Out(16) -- DEQ_INEXACT and the DEQ's index, in its done cycle
+    fault : Out(ErrorCode), fault_pc : Out(16) -- DEQ_INEXACT / ACCF_OVERFLOW and the instruction's index, in its done cycle
     """
 
     def __init__(self, cfg: PintaConfig):
@@ -611,7 +614,7 @@ class QntUnit(wiring.Component):
         is_accf = c.word[120:128] == 0x31
         d_accf = Signal()
         m.d.sync += d_accf.eq(is_accf)
-        conv, inexact = zip(*(_acc_to_fp32(m, Mux(d_deq, deq_codes[e], acc_vals[e]), Mux(d_deq, deq_exp, acc_exp),
+        conv, inexact, overflow = zip(*(_acc_to_fp32(m, Mux(d_deq, deq_codes[e], acc_vals[e]), Mux(d_deq, deq_exp, acc_exp),
                                            cfg.accumulator_bits, f"accf{e}") for e in range(16)))
         w_v = Signal(); w_conv = [Signal(32, name=f"accf_q{e}") for e in range(16)]
         d_flat = [Signal(32, name=f"d_flat{r}") for r in range(4)]
@@ -648,22 +651,29 @@ class QntUnit(wiring.Component):
                          port.data.eq(Cat(*halves)),
                          port.be.eq(Cat(*(Cat(*([lane] * 4)) for lane in lanes)))]
 
-        # ---- DEQ fault: a block's inexact flags gather per instruction (its blocks are
-        # consecutive); the last block's write cycle is I + nb + 2, and the fault is
-        # reported two cycles later, in the DEQ's done cycle I + nb + 4, when no
-        # reader of its result can have issued (docs/hardware-top.md §4) ----
-        w_deq = Signal(); w_bad = Signal(); w_last = Signal(); w_pc = Signal(16)
-        m.d.sync += [w_deq.eq(dv & d_deq), w_bad.eq(Cat(*inexact).any()), w_last.eq(d_last), w_pc.eq(d_pc)]
+        # ---- Run-time faults of the converters: DEQ_INEXACT (a DEQ value FP32 cannot hold
+        # exactly) and ACCF_OVERFLOW (an ACCF value that rounds past FP32's range; only the
+        # elements inside the matrix count, as the golden function sees only those). A
+        # block's flags gather per instruction (its blocks are consecutive); the last
+        # block's write cycle is I + nb + 2, and the fault is reported two cycles later,
+        # in the instruction's done cycle I + nb + 4, when no reader of its result can
+        # have issued (docs/hardware-top.md §4) ----
+        in_shape = [d_rowok[e // 4] & d_colok[e % 4] for e in range(16)]
+        accf_bad = Cat(*(o & k for o, k in zip(overflow, in_shape))).any()
+        w_chk = Signal(); w_isdeq = Signal(); w_bad = Signal(); w_last = Signal(); w_pc = Signal(16)
+        m.d.sync += [w_chk.eq(dv & (d_deq | d_accf)), w_isdeq.eq(d_deq),
+                     w_bad.eq(Mux(d_deq, Cat(*inexact).any(), accf_bad)), w_last.eq(d_last), w_pc.eq(d_pc)]
         bad_so_far = Signal()
-        f1 = Signal(); f1_pc = Signal(16); f2 = Signal(); f2_pc = Signal(16)
+        f1 = Signal(); f1_deq = Signal(); f1_pc = Signal(16); f2 = Signal(); f2_deq = Signal(); f2_pc = Signal(16)
         m.d.sync += f1.eq(0)
-        with m.If(w_deq):
+        with m.If(w_chk):
             with m.If(w_last):
-                m.d.sync += [bad_so_far.eq(0), f1.eq(bad_so_far | w_bad), f1_pc.eq(w_pc)]
+                m.d.sync += [bad_so_far.eq(0), f1.eq(bad_so_far | w_bad), f1_deq.eq(w_isdeq), f1_pc.eq(w_pc)]
             with m.Else():
                 m.d.sync += bad_so_far.eq(bad_so_far | w_bad)
-        m.d.sync += [f2.eq(f1), f2_pc.eq(f1_pc)]
-        m.d.comb += [self.fault.eq(Mux(f2, ErrorCode.DEQ_INEXACT, ErrorCode.NONE)), self.fault_pc.eq(f2_pc)]
+        m.d.sync += [f2.eq(f1), f2_deq.eq(f1_deq), f2_pc.eq(f1_pc)]
+        m.d.comb += [self.fault.eq(Mux(f2, Mux(f2_deq, ErrorCode.DEQ_INEXACT, ErrorCode.ACCF_OVERFLOW), ErrorCode.NONE)),
+                     self.fault_pc.eq(f2_pc)]
 
         # block info through the quantizer's stages (it never stalls: o.ready = 1)
         info = data.StructLayout({"n": unsigned(32), "addr": unsigned(32), "nb": unsigned(30), "buf": unsigned(2),

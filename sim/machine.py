@@ -458,7 +458,11 @@ class Machine:
             self.write(qd, d)
         elif name == "ACCF":
             acc = self.read(D("a"))
-            self.write(D("dst"), fn(self._timed(acc.to_float)()))
+            try:
+                f32 = fn(self._timed(acc.to_float)())
+            except ValueError as e:  # accumulator_to_fp32 refuses only values past FP32's range
+                raise MachineFault("ACCF_OVERFLOW", f"ACCF of {D('a').describe()}: {e}") from None
+            self.write(D("dst"), f32)
         elif name == "DEQ":
             exact = fn(self.read(D("a")))
             from pinta.golden.fp32 import to_fp32

@@ -46,7 +46,7 @@ from pinta.config import load_config
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
-from top_cases import (broadcast_cases, check_illegal, compare, deq_cases, divsqrt_cases, gemm_cases,  # noqa: E402
+from top_cases import (accf_cases, broadcast_cases, check_illegal, compare, deq_cases, divsqrt_cases, gemm_cases,  # noqa: E402
                        illegal_cases, noncanonical_nan_lanes, report, run_cocotb, run_pysim, sfu_cases, stein_cases,
                        vec_write_overlap, vector_cases)
 
@@ -76,7 +76,7 @@ def pysim_run():
     cfg = load_config("tiny")
     g_cases, g_want = _split({k: v for k, v in gemm_cases(cfg).items() if k in PYSIM_GEMM})
     v_cases, v_want = _split({**vector_cases(cfg), **sfu_cases(cfg), **divsqrt_cases(cfg), **stein_cases(cfg),
-                              **deq_cases(cfg), **broadcast_cases(cfg)})
+                              **deq_cases(cfg), **broadcast_cases(cfg), **accf_cases(cfg)})
     i_cases, i_want = illegal_cases(cfg)
     results = run_pysim(cfg, {**g_cases, **v_cases, **i_cases}, preload_dram=True)
     return (g_cases, g_want), (v_cases, v_want), (i_cases, i_want), results
@@ -145,6 +145,22 @@ def test_top_deq_pysim(pysim_run):
     _check({k: cases[k] for k in ("deq_exact", "deq_fault", "deq_fault_after_illegal")}, want, results, check_illegal)
 
 
+def test_top_accf_overflow_pysim(pysim_run):
+    """ACCF of products at the top of FP32: the largest value and a value just below the
+    rounding tie (both signs) convert with no error, bit- and cycle-exact; the tie itself
+    rounds to 2**128, and the run stops with ACCF_OVERFLOW at the ACCF in its done cycle,
+    with the simulator's counters of the stopped run, the STOREs ahead of it done and the
+    ACCF's consumer never issued."""
+    _, (cases, want), _, results = pysim_run
+    assert want["accf_top"]["stop"] is None
+    stop = want["accf_overflow"]["stop"]
+    assert stop is not None and stop.code == "ACCF_OVERFLOW"
+    prog = want["accf_overflow"]["analysis"].program
+    assert prog[stop.index].mnemonic == "ACCF" and stop.issued < len(prog)
+    assert set(want["accf_overflow"]["stores"]) == {"neg", "acc"}
+    _check({k: cases[k] for k in ("accf_top", "accf_overflow")}, want, results, compare)
+
+
 def test_top_broadcast_pysim(pysim_run):
     """VADDB, VSUBB, VMULB with b's rows repeated (g = 4, a bias row, g = 1; full-width and
     one-column b) through the row-repeat address generator, mixed with VADD and STEIN; and a
@@ -171,7 +187,7 @@ def test_top_programs_verilator(top_model, tmp_path):
     cfg = load_config("tiny")
     g_cases, g_want = _split({**gemm_cases(cfg), **vector_cases(cfg), **sfu_cases(cfg, large=True),
                               **divsqrt_cases(cfg, large=True), **stein_cases(cfg), **deq_cases(cfg),
-                              **broadcast_cases(cfg)})
+                              **broadcast_cases(cfg), **accf_cases(cfg)})
     i_cases, i_want = illegal_cases(cfg)
     cases = {**g_cases, **i_cases}
     want = {**g_want, **i_want}

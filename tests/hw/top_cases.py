@@ -19,7 +19,7 @@ from pinta.sim.isa import Instr, encode
 from pinta.sim.machine import Machine
 from pinta.hw.controller import ErrorCode
 from pinta.hw.fp32.arith import CANONICAL_NAN
-from pinta.hw.top_programs import (broadcast_inputs, broadcast_program, deq_inputs, deq_program, divsqrt_chain_inputs,
+from pinta.hw.top_programs import (accf_inputs, accf_program, broadcast_inputs, broadcast_program, deq_inputs, deq_program, divsqrt_chain_inputs,
                                    divsqrt_chain_program, sfu_chain_inputs, sfu_chain_program, stein_chain_inputs,
                                    stein_chain_program, vector_chain_program)
 from pinta.sim.isa import Fmt
@@ -205,6 +205,14 @@ def deq_cases(cfg):
                                         {"code": ErrorCode.DEQ_INEXACT.value, "k": k, "pc": stop.index,
                                          "prefix": prefix})
     return cases
+
+
+def accf_cases(cfg):
+    """ACCF at the top of FP32's range (the largest value exactly, and a value just below the
+    rounding tie to 2**128, both signs: no error), and the same program with the tie itself,
+    which rounds past FP32's range: the run stops with ACCF_OVERFLOW at the ACCF."""
+    return {"accf_top": make_case(cfg, accf_program(cfg, *accf_inputs(cfg))),
+            "accf_overflow": make_case(cfg, accf_program(cfg, *accf_inputs(cfg, overflow=True)))}
 
 
 def broadcast_cases(cfg):

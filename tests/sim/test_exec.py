@@ -322,7 +322,8 @@ def test_check_layout_catches_words_that_disagree_with_the_value():
 
 
 def test_run_time_refusals_name_the_instruction():
-    """A golden function refusing data (FP32 overflow in ACCF) surfaces as an error naming the instruction."""
+    """A golden function refusing data (FP32 overflow in ACCF) surfaces as an error naming the instruction,
+    or with ``faults="stop"`` as the hardware's run-time fault ACCF_OVERFLOW."""
     from pinta.sim.program import ProgramError
 
     pb = ProgramBuilder(CFG)
@@ -335,6 +336,12 @@ def test_run_time_refusals_name_the_instruction():
         m.put_fp32(addr, v)
     with pytest.raises(ProgramError, match=r"instruction \d+ \(ACCF\): at run time: .*overflow float32"):
         m.run(pb.program)
+    # As the hardware does, a run may instead stop cleanly at the fault (error ACCF_OVERFLOW).
+    m = Machine(CFG)
+    for addr, v in pb.inputs.items():
+        m.put_fp32(addr, v)
+    stop = m.run(pb.program, faults="stop").stop
+    assert stop.code == "ACCF_OVERFLOW" and pb.program[stop.index].mnemonic == "ACCF"
 
 
 def test_stein_estimates_equal_golden():
