@@ -22,8 +22,8 @@ arithmetic port's write slot of pass j is I + 4 + j (vec_depth_arith), so it
 writes ``m`` (slot of k = 1), ``v`` (k = 2) and, in the last group's k = 0 slot,
 the one word of ``s`` that changes (s[4], s[5] = p1, p2; the others are written
 back unchanged by the simulator, so leaving them is the same image). m and v
-are ready exactly then (:func:`adam_schedule` checks it). ``w`` is ready ~30
-stages later; it is written through the VSIN/VCOS write port, at the SINCOS
+are ready exactly then (:func:`adam_schedule` checks it). ``w`` is ready 33
+stages after the group's first data; it is written through the VSIN/VCOS write port, at the SINCOS
 pipeline's depth, which it shares (:func:`adam_depth`).
 
 **Stages** are counted from the group's first data cycle (k = 1's: stage 0 =
@@ -36,8 +36,8 @@ that schedule, so the model's depth (sim/timing.py ``vector_depth("ADAM")`` =
 **Per-instruction scalars.** From ``s`` (data in I + 2 = stage −1): 1 − b1,
 1 − b2, p1 = s[4]·b1, p2 = s[5]·b2 (one op, registered: stage 0), 1 − p1,
 1 − p2 (stage 1); lr = lr0 · (float(total − step) / float(total)) through a
-one-lane divider that starts with ``s`` (stage −1 + 9 + 1 = 10 with the
-multiply; ``golden/adam.py`` ``linear_decay_lr``'s op order). A scalar register
+one-lane divider that starts with ``s`` and the multiply (registered at stage
+−1 + 9 + 1 = 9; ``golden/adam.py`` ``linear_decay_lr``'s op order). A scalar register
 is loaded once per instruction, ``r`` stages after group 0's stage 0, and the
 next ADAM loads it at the earliest 3P cycles later, so group q (stage 0 at
 3q) may read it at stages ``r .. r + 2`` only; a use later than that takes the
