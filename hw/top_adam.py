@@ -331,7 +331,8 @@ class AdamPipeline(wiring.Component):
         s_when = v_at(ss) & at("last", ss)
         s_write = [self.o_mv.en.eq(1), self.o_mv.buf.eq(at("s_buf", ss)), self.o_mv.addr.eq(at("s_addr", ss)),
                    self.o_mv.data.eq(Cat(at("p1", ss), at("p2", ss))), self.o_mv.be.eq(0xFF)]
-        mv = [put(self.o_mv, write_stage(res), what, at(res, write_stage(res))) for what, res in (("m", "m1"), ("v", "v1"))]
+        mv = [put(self.o_mv, write_stage(res), what, at(res, write_stage(res)))
+              for what, res in (("m", "m1"), ("v", "v1"))]
         _, w_write = put(self.o_w, self.w_stage, "w", at("w1", self.w_stage))
         with m.If(s_when):
             m.d.comb += s_write
