@@ -10,8 +10,8 @@ of docs/simulator.md §1:
   the instruction at ``pc`` in every cycle: one instruction per cycle, no
   fetch bubbles (the model's "fetch never stalls").
 * **Decode** is combinational on that word: illegal-instruction checks, the
-  operand descriptors (d0..d3 = the descriptor fields at bits [4:0], [9:5],
-  [14:10], [19:15]), and the instruction's occupancy and latency computed in
+  operand descriptors (d0..d4 = the descriptor fields at bits [4:0], [9:5],
+  [14:10], [19:15], [24:20]), and the instruction's occupancy and latency computed in
   hardware from the descriptors by the formulas of sim/timing.py.
 * **Issue** in program order, at most one per cycle, when the unit is free
   (``busy_rem == 0``), no in-flight range conflicts (scoreboard), and for
@@ -63,7 +63,7 @@ UNITS = ("CTRL", "DMA", "MAC", "QNT", "VEC")
 #: Opcodes the RTL executes in this version (others stop with ErrorCode.UNIMPLEMENTED).
 IMPLEMENTED = ("NOP", "TDESC", "VIEW", "BARRIER", "WAIT", "LOAD", "STORE", "GEMM", "QUANT", "ACCF", "DIFFQ",
                "VADD", "VSUB", "VMUL", "VNEG", "VSCALE", "VDTANH", "VTANH", "VSIN", "VCOS", "VDIV", "VSQRT",
-               "STEIN", "DEQ")
+               "STEIN", "DEQ", "ADAM")
 #: Broadcast forms (b's rows repeated), in the order of the operation they are a form of
 #: (add, sub, mul): executed only where a pass never spans a row of a (see ``unimpl``).
 VEC_BROADCAST = ("VADDB", "VSUBB", "VMULB")
@@ -72,7 +72,7 @@ IMPLEMENTED += VEC_BROADCAST
 VEC_ELEMENTWISE = ("VADD", "VSUB", "VMUL", "VNEG", "VSCALE", "VDTANH", "VTANH", "VSIN", "VCOS", "VDIV", "VSQRT",
                    *VEC_BROADCAST)
 SB_ENTRIES = 16
-N_DESC_FIELDS = 4  # d0..d3
+N_DESC_FIELDS = 5  # d0..d4 (ADAM's s is d4)
 CNT_BITS = 48
 
 
@@ -335,6 +335,14 @@ class Controller(wiring.Component):
             socc = Signal(32)
             m.d.comb += socc.eq(cdiv(s_el, cfg.vector_lanes) * vector_passes("STEIN"))
             m.d.comb += [occ.eq(socc), lat.eq(socc + vector_depth("STEIN"))]
+        with m.Elif(is_op["ADAM"]):
+            # vector_passes("ADAM") passes per L elements of w (d0); the depth is the ADAM
+            # datapath's (hw/top_adam.py adam_depth)
+            a_el = Signal(32)
+            m.d.comb += a_el.eq(d[0].rows * d[0].cols)
+            aocc = Signal(32)
+            m.d.comb += aocc.eq(cdiv(a_el, cfg.vector_lanes) * vector_passes("ADAM"))
+            m.d.comb += [occ.eq(aocc), lat.eq(aocc + vector_depth("ADAM"))]
         with m.Else():
             m.d.comb += [occ.eq(DESIGN.ctrl_latency), lat.eq(DESIGN.ctrl_latency)]
 

@@ -15,7 +15,8 @@ from pinta.sim.programs import ProgramBuilder
 
 __all__ = ["vector_chain_program", "vector_chain_inputs", "sfu_chain_program", "sfu_chain_inputs",
            "divsqrt_chain_program", "divsqrt_chain_inputs", "stein_chain_program", "stein_chain_inputs",
-           "deq_program", "deq_inputs", "broadcast_program", "broadcast_inputs", "accf_program", "accf_inputs"]
+           "deq_program", "deq_inputs", "broadcast_program", "broadcast_inputs", "accf_program", "accf_inputs",
+           "adam_chain_program", "adam_chain_inputs"]
 
 
 def _vec(pb: ProgramBuilder, mnemonic: str, a, b=None, buf=None, **extra):
@@ -490,3 +491,80 @@ def accf_program(cfg, a, b, x) -> ProgramBuilder:
     pb.store("f", f)
     pb.store("nf", nf)
     return pb
+def adam_chain_program(cfg, a: dict, b: dict, x) -> ProgramBuilder:
+    """ADAM (hw/top_adam.py) on two parameter tensors among other VEC instructions.
+
+    ``a``, ``b``: {"w", "m", "v", "g", "s", "step", "total"} (s: the 1×8 scalar block),
+    ``a`` with a second gradient "g2" for a second step; ``x``: operand of the others.
+    After the LOADs and a BARRIER: a VADD, then ADAM on ``a`` issued the cycle the VADD's
+    occupancy ends (the arithmetic port's writes of both meet back to back), ADAM on ``b``
+    right behind it (its passes follow a's; both write w through the VSIN/VCOS port), a
+    VSIN right behind that (its writes follow b's w writes on the shared port) and a VADD;
+    then ADAM's second step on ``a`` (RAW on w, m, v and s). Everything is stored.
+    """
+    from pinta.sim.isa import Buffer
+
+    pb = ProgramBuilder(cfg)
+    ta = {k: pb.load_fp32(Buffer.optimizer, a[k]) for k in ("w", "m", "v", "s")}
+    tb = {k: pb.load_fp32(Buffer.weights, b[k]) for k in ("w", "m", "v", "s")}
+    ga, ga2, gb = (pb.load_fp32(Buffer.gradients, g) for g in (a["g"], a["g2"], b["g"]))
+    tx = pb.load_fp32(Buffer.activations, x)
+    pb.emit("BARRIER")
+
+    def adam(t, g, step, total):
+        pb.use(t["w"], t["m"], t["v"], g, t["s"])
+        pb.emit("ADAM", w=t["w"].reg, m=t["m"].reg, v=t["v"].reg, g=g.reg, s=t["s"].reg, step=step, total=total)
+
+    vec = partial(_vec, pb)
+    pre = vec("VADD", tx, tx, buf=Buffer.activations)
+    adam(ta, ga, a["step"], a["total"])
+    adam(tb, gb, b["step"], b["total"])
+    sn = vec("VSIN", tx, buf=Buffer.activations)
+    ad = vec("VADD", tx, pre, buf=Buffer.activations)
+    adam(ta, ga2, a["step"] + 1, a["total"])
+    pb.emit("BARRIER")
+    for name, t in (*((f"a_{k}", t) for k, t in ta.items()), *((f"b_{k}", t) for k, t in tb.items()),
+                    ("pre", pre), ("sin", sn), ("add", ad)):
+        pb.store(name, t)
+    return pb
+
+
+def adam_chain_inputs(seed: int = 17, shape_a=(7, 5), shape_b=(1, 9)):
+    """Operands of :func:`adam_chain_program` (element counts not multiples of the lanes; ``b``
+    a single row).
+
+    ``a``: random normal w and gradients; m, v and the beta powers after three golden Adam
+    steps (so step 3 of 10, non-trivial beta^t), lr0 = 1e-3, betas 0.9 / 0.999, eps = 1e-8;
+    with edge lanes: g = 0, g = ±1e20 (g·g overflows: v = inf, u = 0), g = 1e-30 (g·g
+    underflows), a subnormal v, v = 0 with m = 0 (u = 0 / eps). ``b``: step 0 of 7 from
+    zero moments and beta powers 1.0, other hyperparameters (0.01, 0.8, 0.99, 1e-6), g
+    spanning magnitudes 1e-6 .. 1e6 and a 0."""
+    from pinta.golden.adam import AdamState, adam_init, adam_step, linear_decay_lr
+
+    rng = np.random.default_rng(seed)
+
+    def normal(shape, scale=1.0):
+        return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+    hyper_a = np.float32([1e-3, 0.9, 0.999, 1e-8])
+    w = normal(shape_a)
+    st = adam_init(shape_a)
+    for k in range(3):
+        w, st = adam_step(w, normal(shape_a, 0.1), st, linear_decay_lr(hyper_a[0], k, 10), *hyper_a[1:])
+    m_, v_ = st.m.reshape(-1).copy(), st.v.reshape(-1).copy()
+    g, g2 = normal(shape_a, 0.1).reshape(-1), normal(shape_a, 0.1).reshape(-1)
+    g[0], g[1], g[2], g[3] = 0.0, 1e20, -1e20, 1e-30
+    v_[4], g[4] = 1e-40, 0.0
+    m_[5], v_[5], g[5] = 0.0, 0.0, 0.0
+    g2[6] = 0.0
+    s_a = np.float32([[*hyper_a, st.beta1_pow, st.beta2_pow, 0, 0]])
+    a = {"w": w, "m": m_.reshape(shape_a), "v": v_.reshape(shape_a), "g": g.reshape(shape_a),
+         "g2": g2.reshape(shape_a), "s": s_a, "step": 3, "total": 10}
+    n_b = int(np.prod(shape_b))
+    gb = (rng.standard_normal(n_b) * 10.0 ** rng.uniform(-6, 6, n_b)).astype(np.float32)
+    gb[n_b // 2] = 0.0
+    b = {"w": normal(shape_b), "m": np.zeros(shape_b, np.float32), "v": np.zeros(shape_b, np.float32),
+         "g": gb.reshape(shape_b), "s": np.float32([[0.01, 0.8, 0.99, 1e-6, 1.0, 1.0, 0, 0]]), "step": 0, "total": 7}
+    assert isinstance(st, AdamState)
+    x = normal(shape_a, 2.0)
+    return a, b, x

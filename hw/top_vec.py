@@ -65,6 +65,14 @@ next b row) finds row r div g without a divider. Full-width ``b``: the pass
 reads L elements of b's row at column c (aligned: C and c are multiples of
 L). One-column ``b``: one element, broadcast to the L lanes in the data cycle.
 
+ADAM (``w, m, v, g, s``; ``vector_passes("ADAM")`` = 3 passes per L elements
+of w, latency ``3P + adam_depth``): the sequencer counts the pass k = 0, 1, 2 of
+each element group; k = 0 reads ``s`` in the first group (both ports) and
+nothing after, k = 1 reads ``m`` and ``g``, k = 2 ``v`` and ``w``. The data go to
+:class:`~pinta.hw.top_adam.AdamPipeline`, which writes ``m``, ``v`` and ``s``
+in the arithmetic write port's slots of the ADAM passes and ``w`` through the
+VSIN / VCOS port at the SINCOS depth (hw/top_adam.py has the schedule).
+
 Operands must have ``dst``'s element count (the simulator checks programs).
 """
 
@@ -83,6 +91,7 @@ from .controller import DESC, VEC_BROADCAST, VEC_ELEMENTWISE, field_slice, unit_
 from .fp32.arith import fp_add, fp_mul
 from .fp32.microcode import SfuFunc
 from .fp32.misc import VectorOp
+from .top_adam import PASSES as ADAM_PASSES, AdamPipeline, adam_tag_layout
 from .top_divsqrt import DivSqrtPipeline
 from .top_sfu import SfuPipeline
 
@@ -120,6 +129,7 @@ class VecUnit(wiring.Component):
     w : Out(WritePortSignature(L/2))       -- result writes of the arithmetic instructions (STEIN: both)
     w_tanh, w_sincos : Out(WritePortSignature(L/2)) -- result writes of VTANH; of VSIN and VCOS
     w_divsqrt : Out(WritePortSignature(L/2))        -- result writes of VDIV and VSQRT
+    (ADAM writes m, v, s through ``w`` and w through ``w_sincos``.)
     """
 
     def __init__(self, cfg: PintaConfig):
@@ -132,6 +142,9 @@ class VecUnit(wiring.Component):
         if vector_passes("STEIN") != len(stein.writes):
             raise ValueError(f"the VEC unit writes STEIN's {len(stein.writes)} results in one pass each, "
                              f"the cycle model gives it {vector_passes('STEIN')} passes")
+        if vector_passes("ADAM") != ADAM_PASSES:
+            raise ValueError(f"the ADAM datapath (hw/top_adam.py) takes {ADAM_PASSES} passes per element group, "
+                             f"the cycle model gives it {vector_passes('ADAM')}")
         super().__init__({
             "start": In(1), "cmd": In(unit_command_layout()),
             "r_a": Out(ReadPortSignature(self.words)), "r_b": Out(ReadPortSignature(self.words)),
@@ -151,6 +164,8 @@ class VecUnit(wiring.Component):
         dst, a, b = (Signal(DESC, name=f"vec_{x}") for x in ("dst", "a", "b"))
         # STEIN gdiff, gsum, up, um: up and um are the operands; the pass's parity picks the result
         odd = Signal()  # STEIN: the second (gsum) pass of an element group
+        is_adam = op == _opcode("ADAM")
+        ph = Signal(2)  # ADAM: pass k = 0, 1, 2 of an element group (hw/top_adam.py)
         m.d.comb += [dst.eq(Mux(is_["STEIN"], Mux(odd, c.d[1].as_value(), c.d[0].as_value()), c.d[0].as_value())),
                      a.eq(Mux(is_["STEIN"], c.d[2].as_value(), c.d[1].as_value())),
                      b.eq(Mux(is_["STEIN"], c.d[3].as_value(), c.d[2].as_value()))]
@@ -161,11 +176,13 @@ class VecUnit(wiring.Component):
         active = Signal()
         e = Signal(32)
         with m.If(self.start):
-            m.d.sync += [active.eq(1), e.eq(0), odd.eq(0)]
+            m.d.sync += [active.eq(1), e.eq(0), odd.eq(0), ph.eq(0)]
         with m.Elif(active & is_["STEIN"] & ~odd):
             m.d.sync += odd.eq(1)
+        with m.Elif(active & is_adam & (ph != ADAM_PASSES - 1)):
+            m.d.sync += ph.eq(ph + 1)
         with m.Elif(active):
-            m.d.sync += [e.eq(e + L), odd.eq(0)]
+            m.d.sync += [e.eq(e + L), odd.eq(0), ph.eq(0)]
             with m.If(e + L >= n):
                 m.d.sync += active.eq(0)
         woff = e >> 1
@@ -222,7 +239,7 @@ class VecUnit(wiring.Component):
         with m.If(is_["STEIN"]):
             m.d.comb += kind.eq(Mux(odd, KIND["stein_sum"], KIND["stein_diff"]))
         rd = Signal(info)
-        m.d.comb += [rd.valid.eq(active), rd.kind.eq(kind), rd.buf.eq(dst.buf), rd.addr.eq(dst.addr + woff)]
+        m.d.comb += [rd.valid.eq(active & ~is_adam), rd.kind.eq(kind), rd.buf.eq(dst.buf), rd.addr.eq(dst.addr + woff)]
         m.d.comb += [rd.lane_ok[l].eq(e + l < n) for l in range(L)]
         m.d.comb += [rd.word_ok[j].eq(e + 2 * j < n) for j in range(W)]
         scale = Signal(32)
@@ -269,6 +286,33 @@ class VecUnit(wiring.Component):
 
         write(self.w, s2.valid & arith, s2, r2)
 
+        # -- ADAM: reads by pass (k = 0: s in the first group; 1: m, g; 2: v, w), the
+        # group's write addresses with its first data, the datapath of hw/top_adam.py --
+        wd, md, vd, gd, sd = (c.d[k] for k in range(5))
+        with m.If(is_adam):
+            s_rd = (ph == 0) & (e == 0)
+            m.d.comb += [
+                self.r_a.en.eq(active & ((ph != 0) | s_rd)), self.r_b.en.eq(active & ((ph != 0) | s_rd)),
+                self.r_a.buf.eq(Mux(ph == 0, sd.buf, Mux(ph == 1, md.buf, vd.buf))),
+                self.r_a.addr.eq(Mux(ph == 0, sd.addr, Mux(ph == 1, md.addr, vd.addr) + woff)),
+                self.r_b.buf.eq(Mux(ph == 0, sd.buf, Mux(ph == 1, gd.buf, wd.buf))),
+                self.r_b.addr.eq(Mux(ph == 0, sd.addr + W, Mux(ph == 1, gd.addr, wd.addr) + woff)),
+            ]
+        atag = Signal(adam_tag_layout(L))
+        for t, dsc in (("m", md), ("v", vd), ("w", wd)):
+            m.d.comb += [atag[t].buf.eq(dsc.buf), atag[t].addr.eq(dsc.addr + woff)]
+        m.d.comb += [atag.s.buf.eq(sd.buf), atag.s.addr.eq(sd.addr + 2),   # s[4], s[5]: word 2
+                     atag.last.eq(e + L >= n), atag.lane_ok.eq(rd.lane_ok), atag.word_ok.eq(rd.word_ok)]
+        adam = AdamPipeline(L)
+        m.submodules.adam = adam
+        a_s, a_valid, a_tag = Signal(), Signal(), Signal(adam_tag_layout(L))
+        m.d.sync += [a_s.eq(active & is_adam & (ph == 0) & (e == 0)), a_valid.eq(active & is_adam & (ph == 1)),
+                     a_tag.eq(atag)]
+        m.d.comb += [adam.i_s.eq(a_s), adam.i_valid.eq(a_valid), adam.i_tag.eq(a_tag),
+                     adam.i_a.eq(self.r_a.data), adam.i_b.eq(self.r_b.data),
+                     adam.i_step.eq(field_slice(c.word, "ADAM", "step")),
+                     adam.i_total.eq(field_slice(c.word, "ADAM", "total"))]
+
         # -- special functions: the data cycle's pass enters its pipeline, with
         # what its write-back needs as the tag --
         for name, func, kinds, port in (("tanh", SfuFunc.TANH, ("tanh",), self.w_tanh),
@@ -297,4 +341,12 @@ class VecUnit(wiring.Component):
         m.d.comb += t.as_value().eq(Mux(div.o_valid, div.o_tag, sqrt.o_tag))
         res = Mux(div.o_valid, div.o_r, sqrt.o_r)
         write(self.w_divsqrt, div.o_valid | sqrt.o_valid, t, [res[32 * l:32 * l + 32] for l in range(L)])
+
+        # ADAM's m, v, s writes take the arithmetic port's slots of its own passes, and
+        # its w writes the VSIN/VCOS port's at that port's depth: never both in a cycle
+        # (hw/top_adam.py; these statements come last, so they win over the other writers')
+        for port, src in ((self.w, adam.o_mv), (self.w_sincos, adam.o_w)):
+            with m.If(src.en):
+                m.d.comb += [port.en.eq(1), port.buf.eq(src.buf), port.addr.eq(src.addr), port.data.eq(src.data),
+                             port.be.eq(src.be)]
         return m

@@ -10,7 +10,8 @@ block size). The figures taken from elsewhere are the depths of the unrolled
 pipelines: :func:`sfu_depth` (VTANH, VSIN, VCOS) counts the stages of the
 pipelined hardware (``pipeline_depth`` in hw/fp32/microcode.py), and
 :func:`divsqrt_depth` (VDIV, VSQRT) those of the unrolled divider / square
-root (``op_stages``, the same module). ``docs/simulator.md`` writes
+root (``op_stages``, the same module), and :func:`adam_depth` (ADAM) those of
+the ADAM datapath (hw/top_adam.py). ``docs/simulator.md`` writes
 the same formulas down; the RTL controller and units must reproduce them
 exactly.
 
@@ -34,7 +35,7 @@ from .layout import footprint_words
 
 __all__ = ["DesignFigures", "DESIGN", "Timing", "gemm_drain_cycles", "gemm_prepass_cycles", "gemm_tile_cycles",
            "instruction_timing",
-           "macs_per_multiplier_per_cycle", "pe_grid", "sfu_depth", "divsqrt_depth", "vector_depth", "SFU_FUNCTION"]
+           "macs_per_multiplier_per_cycle", "pe_grid", "sfu_depth", "divsqrt_depth", "adam_depth", "vector_depth", "SFU_FUNCTION"]
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,9 @@ class DesignFigures:
     #: the operand read (address) cycle and the result write-back cycle, the
     #: same two that ``vec_depth_arith`` counts around its two operation stages.
     vec_sfu_io_cycles: int = 2
-    vec_depth_adam: int = 24     # m, v, sqrt, div, w update chained
+    #: ADAM: no fixed figure either. The depth is derived from the per-element op
+    #: sequence scheduled on the unrolled units (hw/top_adam.py ``adam_depth``: its w
+    #: result shares the VSIN/VCOS write port, so it leaves at the SINCOS depth).
     vec_depth_rng: int = 8
     #: Vector-unit passes over the data per element group (initiation interval
     #: per ``vector_lanes`` elements) by operation class.
@@ -240,8 +243,23 @@ def divsqrt_depth(mnemonic: str) -> int:
     return op_stages(VectorOp[DIVSQRT_OP[mnemonic]]) + DESIGN.vec_sfu_io_cycles
 
 
+def adam_depth() -> int:
+    """Pipeline depth (cycles) of ADAM, derived from the hardware.
+
+    hw/top_adam.py ``adam_depth``: the per-element op sequence of golden/adam.py
+    scheduled on the FP32 units (the divides and the square root unrolled), its
+    result ``w`` written through the VSIN/VCOS write port at that port's depth
+    (:func:`sfu_depth`), which it shares (docs/hardware-top.md §4).
+    """
+    from pinta.hw.top_adam import adam_depth as depth
+
+    return depth()
+
+
 def vector_depth(mnemonic: str) -> int:
     """Pipeline depth (cycles) of a vector-unit instruction."""
+    if VECTOR_CLASS[mnemonic] == "adam":
+        return adam_depth()
     if VECTOR_CLASS[mnemonic] == "sfu":
         return sfu_depth(mnemonic)
     if VECTOR_CLASS[mnemonic] == "divsqrt":

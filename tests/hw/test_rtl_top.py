@@ -46,7 +46,8 @@ from pinta.config import load_config
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
-from top_cases import (accf_cases, broadcast_cases, check_illegal, compare, deq_cases, divsqrt_cases, gemm_cases,  # noqa: E402
+from top_cases import (accf_cases, adam_cases, broadcast_cases, check_illegal, compare, deq_cases, divsqrt_cases,  # noqa: E402
+                       gemm_cases,
                        illegal_cases, noncanonical_nan_lanes, report, run_cocotb, run_pysim, sfu_cases, stein_cases,
                        vec_write_overlap, vector_cases)
 
@@ -76,7 +77,7 @@ def pysim_run():
     cfg = load_config("tiny")
     g_cases, g_want = _split({k: v for k, v in gemm_cases(cfg).items() if k in PYSIM_GEMM})
     v_cases, v_want = _split({**vector_cases(cfg), **sfu_cases(cfg), **divsqrt_cases(cfg), **stein_cases(cfg),
-                              **deq_cases(cfg), **broadcast_cases(cfg), **accf_cases(cfg)})
+                              **deq_cases(cfg), **broadcast_cases(cfg), **accf_cases(cfg), **adam_cases(cfg)})
     i_cases, i_want = illegal_cases(cfg)
     results = run_pysim(cfg, {**g_cases, **v_cases, **i_cases}, preload_dram=True)
     return (g_cases, g_want), (v_cases, v_want), (i_cases, i_want), results
@@ -169,6 +170,21 @@ def test_top_broadcast_pysim(pysim_run):
     _check({k: cases[k] for k in ("broadcast", "broadcast_unaligned")}, want, results, check_illegal)
 
 
+def test_top_adam_pysim(pysim_run):
+    """ADAM (hw/top_adam.py: three passes per L elements; m, v, s through the arithmetic write
+    port, w through the VSIN/VCOS port at its depth) on a 7×5 tensor and a single row, back
+    to back with VADD and VSIN on both sides, and a second step (RAW): every stored word,
+    cycles, busy and stall equal the simulator's."""
+    _, (cases, want), _, results = pysim_run
+    sched = [e for e in want["adam_chain"]["analysis"].schedule if e.unit.name == "VEC"]
+    # the case does what it is for: ADAM issued the cycle a VADD's occupancy ends, an ADAM
+    # right behind it, a VSIN right behind that, and an ADAM held by RAW on an ADAM
+    assert [e.mnemonic for e in sched] == ["VADD", "ADAM", "ADAM", "VSIN", "VADD", "ADAM"]
+    assert all(b.issue == a.issue + a.occupancy for a, b in zip(sched[:4], sched[1:5]))
+    assert sched[5].issue == sched[1].done
+    _check({"adam_chain": cases["adam_chain"]}, want, results, compare)
+
+
 def test_top_illegal_instruction_stops_cleanly_pysim(pysim_run):
     _, _, (cases, want), results = pysim_run
     _check(cases, want, results, check_illegal)
@@ -187,7 +203,7 @@ def test_top_programs_verilator(top_model, tmp_path):
     cfg = load_config("tiny")
     g_cases, g_want = _split({**gemm_cases(cfg), **vector_cases(cfg), **sfu_cases(cfg, large=True),
                               **divsqrt_cases(cfg, large=True), **stein_cases(cfg), **deq_cases(cfg),
-                              **broadcast_cases(cfg), **accf_cases(cfg)})
+                              **broadcast_cases(cfg), **accf_cases(cfg), **adam_cases(cfg, large=True)})
     i_cases, i_want = illegal_cases(cfg)
     cases = {**g_cases, **i_cases}
     want = {**g_want, **i_want}
@@ -202,7 +218,7 @@ def test_top_default_config_pysim():
     the STEIN, DEQ and broadcast cases, in the Amaranth simulator."""
     cfg = load_config("default")
     cases, want = _split({**gemm_cases(cfg), **vector_cases(cfg), **sfu_cases(cfg), **divsqrt_cases(cfg),
-                          **stein_cases(cfg), **deq_cases(cfg), **broadcast_cases(cfg)})
+                          **stein_cases(cfg), **deq_cases(cfg), **broadcast_cases(cfg), **adam_cases(cfg)})
     results = run_pysim(cfg, cases, preload_dram=True)
     _check(cases, want, results, check_illegal, config="default")
 

@@ -19,7 +19,8 @@ from pinta.sim.isa import Instr, encode
 from pinta.sim.machine import Machine
 from pinta.hw.controller import ErrorCode
 from pinta.hw.fp32.arith import CANONICAL_NAN
-from pinta.hw.top_programs import (accf_inputs, accf_program, broadcast_inputs, broadcast_program, deq_inputs, deq_program, divsqrt_chain_inputs,
+from pinta.hw.top_programs import (accf_inputs, accf_program, adam_chain_inputs, adam_chain_program, broadcast_inputs,
+                                   broadcast_program, deq_inputs, deq_program, divsqrt_chain_inputs,
                                    divsqrt_chain_program, sfu_chain_inputs, sfu_chain_program, stein_chain_inputs,
                                    stein_chain_program, vector_chain_program)
 from pinta.sim.isa import Fmt
@@ -238,6 +239,17 @@ def broadcast_cases(cfg):
     case = {"program": [f"{encode(i):032x}" for i in pb.program], "read": {},
             "dram": {str(addr // 8): [int(w) for w in image] for addr, image in pb.input_images().items()}}
     cases["broadcast_unaligned"] = (case, {"code": ErrorCode.UNIMPLEMENTED.value, "k": k, "prefix": prefix})
+    return cases
+
+
+def adam_cases(cfg, large: bool = False):
+    """ADAM on a 7×5 tensor (step 3 of 10, beta powers from three golden steps, edge lanes) and
+    on a single row of 9 (step 0), back to back with VADD and VSIN (the write ports ADAM
+    shares), then a second step on the first tensor; ``large`` adds 16×13 and 1×37."""
+    cases = {"adam_chain": make_case(cfg, adam_chain_program(cfg, *adam_chain_inputs()))}
+    if large:
+        cases["adam_chain_16x13"] = make_case(
+            cfg, adam_chain_program(cfg, *adam_chain_inputs(seed=18, shape_a=(16, 13), shape_b=(1, 37))))
     return cases
 
 
