@@ -119,8 +119,10 @@ class RngPipeline(wiring.Component):
         cur = Signal(_RUN)
         cur_e = Signal(32)
         m.d.comb += [cur.eq(Mux(first, k_run, run)), cur_e.eq(Mux(first, 0, e))]
-        go = first | active
-        m.d.sync += [e.eq(cur_e + L), active.eq(go & (cur_e + L < cur.n))]
+        go = first | active   # a pass enters NORMAL this cycle
+        m.d.sync += active.eq(go & (cur_e + L < cur.n))
+        with m.If(go):
+            m.d.sync += e.eq(cur_e + L)
 
         pl = _pass_layout(L)
         tag = Signal(pl)

@@ -314,11 +314,13 @@ class VecUnit(wiring.Component):
         # -- RNG: the command enters its pipeline in the data cycle (registered in the read
         # cycle, the first pass's: e = 0), which writes through its own port --
         m.submodules.rng = rng = RngPipeline(L)
-        m.d.sync += [rng.i_valid.eq(active & (e == 0) & is_["RNG"]),
-                     rng.i_cmd.seed.eq(field_slice(c.word, "RNG", "seed")),
-                     rng.i_cmd.stream.eq(field_slice(c.word, "RNG", "stream")),
-                     rng.i_cmd.run.ctr.eq(field_slice(c.word, "RNG", "ctr")),
-                     rng.i_cmd.run.scale.eq(field_slice(c.word, "RNG", "scale")),
-                     rng.i_cmd.run.buf.eq(dst.buf), rng.i_cmd.run.addr.eq(dst.addr), rng.i_cmd.run.n.eq(n)]
+        rng_go = active & (e == 0) & is_["RNG"]
+        m.d.sync += rng.i_valid.eq(rng_go)
+        with m.If(rng_go):
+            m.d.sync += [rng.i_cmd.seed.eq(field_slice(c.word, "RNG", "seed")),
+                         rng.i_cmd.stream.eq(field_slice(c.word, "RNG", "stream")),
+                         rng.i_cmd.run.ctr.eq(field_slice(c.word, "RNG", "ctr")),
+                         rng.i_cmd.run.scale.eq(field_slice(c.word, "RNG", "scale")),
+                         rng.i_cmd.run.buf.eq(dst.buf), rng.i_cmd.run.addr.eq(dst.addr), rng.i_cmd.run.n.eq(n)]
         wiring.connect(m, wiring.flipped(self.w_rng), rng.w)
         return m
