@@ -436,9 +436,10 @@ def rng_chain_program(cfg, x) -> ProgramBuilder:
     their pipeline in the cycle after the previous one's last pass entered NORMAL), with
     a VADD of ``x`` after the first whose passes are written long before the RNG's; a
     VTANH, VTANH, VDIV chain whose VDIV passes are written in the same cycles as RNG
-    passes (tests/hw/top_cases.py ``vec_write_overlap``); then consumers of an RNG result (RAW: VMUL by ``x``, VTANH), an RNG into the tensor the
-    VTANH in flight reads (WAR) and an RNG over part of that one's result while it is in
-    flight (WAW), each waiting for its predecessor's done.
+    passes (tests/hw/top_cases.py ``vec_write_overlap``); then consumers of an RNG
+    result (RAW: VMUL by ``x``, VTANH), an RNG into the tensor the VTANH in flight reads
+    (WAR) and an RNG over part of that one's result while it is in flight (WAW), each
+    waiting for its predecessor's done.
     """
     from pinta.sim.isa import Buffer, Fmt
 

@@ -11,7 +11,8 @@ quotient digits, a round stage, built from the same ``div_load`` /
 ``div_iterate`` / ``div_round`` functions as the iterative unit; a SQRT
 (NORMAL, the RNG's Box-Muller pair, has one) is ``FP32Sqrt`` unrolled the
 same way (``sqrt_load`` / ``sqrt_iterate`` / ``sqrt_round``). So the numerics
-exist once, and the pipeline computes what ``microcode.execute`` computes (which equals golden), bit for bit.
+exist once, and the pipeline computes what ``microcode.execute`` computes
+(which equals golden), bit for bit.
 
 Why pipelined: the cycle model gives VTANH/VSIN/VCOS one pass of L elements
 per cycle (docs/simulator.md §2). A sequenced unit (hw/special_function_unit.py)

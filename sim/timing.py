@@ -36,7 +36,8 @@ from .layout import footprint_words
 
 __all__ = ["DesignFigures", "DESIGN", "Timing", "gemm_drain_cycles", "gemm_prepass_cycles", "gemm_tile_cycles",
            "instruction_timing",
-           "macs_per_multiplier_per_cycle", "pe_grid", "sfu_depth", "divsqrt_depth", "rng_depth", "vector_depth", "SFU_FUNCTION"]
+           "macs_per_multiplier_per_cycle", "pe_grid", "sfu_depth", "divsqrt_depth", "rng_depth", "vector_depth",
+           "SFU_FUNCTION"]
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ a chain of element-wise FP32 vector instructions (VMUL, VADD, VSUB, VSCALE,
 VNEG, VDTANH) fed by DMA and by GEMM + ACCF; a special-function chain (VTANH,
 VSIN, VCOS on the pipelined SFU of hw/top_sfu.py, mixed with VADD, VDTANH,
 VMUL); VDIV and VSQRT (the unrolled divider / square root of hw/top_divsqrt.py)
-mixed with other VEC instructions; RNG (hw/top_rng.py: keys, Box-Muller pairs, scale)
-back to back and mixed with other VEC instructions; STEIN back to back with other VEC instructions; DEQ of every SMX width,
-exact and (a run-time fault, DEQ_INEXACT) not; the broadcast forms VADDB,
+mixed with other VEC instructions; RNG (hw/top_rng.py: keys, Box-Muller pairs,
+scale) back to back and mixed with other VEC instructions; STEIN back to back with
+other VEC instructions; DEQ of every SMX width, exact and (a run-time fault, DEQ_INEXACT) not; the broadcast forms VADDB,
 VSUBB, VMULB; and illegal / not-yet-implemented instructions.
 
 Every program runs on the RTL (``PintaSystem``: the top plus a fixed-latency
