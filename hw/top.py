@@ -81,11 +81,12 @@ def buffer_ports(cfg: PintaConfig) -> tuple[dict[str, int], dict[str, int]]:
     reads.update({f"qnt_row{r}": 4 for r in range(4)})
     reads["qnt_exp"] = 1
     reads.update({"vec_a": vec_w, "vec_b": vec_w})
-    # The VEC unit writes through four ports: the arithmetic path, the two
-    # special-function pipelines and the divide / square-root pipelines, whose
-    # passes are still in flight when the next VEC instruction writes (hw/top_vec.py).
+    # The VEC unit writes through five ports: the arithmetic path, the two
+    # special-function pipelines, the divide / square-root pipelines and the RNG
+    # pipeline, whose passes are still in flight when the next VEC instruction
+    # writes (hw/top_vec.py).
     writes = {"dma": dma_w, "mac_rec": 16, "mac_exp": 1, "qnt_rec": 3, "qnt_exp": 1, "vec": vec_w,
-              "vec_tanh": vec_w, "vec_sincos": vec_w, "vec_divsqrt": vec_w}
+              "vec_tanh": vec_w, "vec_sincos": vec_w, "vec_divsqrt": vec_w, "vec_rng": vec_w}
     writes.update({f"qnt_f32row{r}": 3 for r in range(4)})
     return reads, writes
 
@@ -153,6 +154,7 @@ class PintaTop(wiring.Component):
         connect(m, vec.w_tanh, bufs.w_vec_tanh)
         connect(m, vec.w_sincos, bufs.w_vec_sincos)
         connect(m, vec.w_divsqrt, bufs.w_vec_divsqrt)
+        connect(m, vec.w_rng, bufs.w_vec_rng)
         for u in (dma, mac, qnt, vec):
             m.d.comb += u.cmd.eq(ctrl.cmd)
         m.d.comb += [dma.start.eq(ctrl.start_dma), mac.start.eq(ctrl.start_mac), qnt.start.eq(ctrl.start_qnt),
@@ -179,7 +181,7 @@ class PintaTop(wiring.Component):
             ((mac.w_rec.en | mac.w_exp.en) & ~inflight_q[UNITS.index("MAC")]) | \
             ((qnt.w_rec.en | qnt.w_exp.en | Cat(*(getattr(qnt, f"w_row{r}").en for r in range(4))).any())
              & ~inflight_q[UNITS.index("QNT")]) | \
-            ((vec.w.en | vec.w_tanh.en | vec.w_sincos.en | vec.w_divsqrt.en) & ~inflight_q[UNITS.index("VEC")])
+            ((vec.w.en | vec.w_tanh.en | vec.w_sincos.en | vec.w_divsqrt.en | vec.w_rng.en) & ~inflight_q[UNITS.index("VEC")])
         late_writes = Signal(48)
         with m.If(ctrl.start):
             m.d.sync += late_writes.eq(0)

@@ -16,7 +16,7 @@ from pinta.sim.programs import ProgramBuilder
 __all__ = ["vector_chain_program", "vector_chain_inputs", "sfu_chain_program", "sfu_chain_inputs",
            "divsqrt_chain_program", "divsqrt_chain_inputs", "stein_chain_program", "stein_chain_inputs",
            "deq_program", "deq_inputs", "broadcast_program", "broadcast_inputs", "accf_program", "accf_inputs",
-           "adam_chain_program", "adam_chain_inputs"]
+           "adam_chain_program", "adam_chain_inputs", "rng_chain_program", "rng_chain_inputs", "RNG_CHAIN"]
 
 
 def _vec(pb: ProgramBuilder, mnemonic: str, a, b=None, buf=None, **extra):
@@ -568,3 +568,68 @@ def adam_chain_inputs(seed: int = 17, shape_a=(7, 5), shape_b=(1, 9)):
     assert isinstance(st, AdamState)
     x = normal(shape_a, 2.0)
     return a, b, x
+
+
+#: The RNG instructions of :func:`rng_chain_program`: (name, rows, cols, seed, stream, ctr, scale).
+#: Odd and even element counts, counts that are not a multiple of any preset's lanes, a 1×1 and
+#: single-row dst; all-ones seed and stream, the last counters below 2**32 (the generator refuses
+#: to wrap), an odd first counter; scales: 1, negative, subnormal (results underflow), large
+#: (some samples overflow to ±inf), −0.
+RNG_CHAIN = (
+    ("z", 7, 5, 0x2545F491, 3, 0, 1.0),
+    ("one", 1, 1, 0xFFFFFFFF, 65535, 2**32 - 2, -0.375),
+    ("row", 1, 10, 0, 0, 77, 1e-39),
+    ("big", 4, 4, 0x9E3779B9, 1, 2**32 - 16, 3.0e38),
+    ("zero", 3, 3, 12345, 65535, 1001, -0.0),
+)
+
+
+def rng_chain_program(cfg, x) -> ProgramBuilder:
+    """RNG (hw/top_rng.py: keys, Box-Muller pairs, scale) with other VEC instructions.
+
+    The RNGs of :data:`RNG_CHAIN` issue as early as the VEC unit allows, the last three
+    back to back (each in the cycle the previous one's occupancy ends, so its keys leave
+    their pipeline in the cycle after the previous one's last pass entered NORMAL), with
+    a VADD of ``x`` after the first whose passes are written long before the RNG's; a
+    VTANH, VTANH, VDIV chain whose VDIV passes are written in the same cycles as RNG
+    passes (tests/hw/top_cases.py ``vec_write_overlap``); then consumers of an RNG
+    result (RAW: VMUL by ``x``, VTANH), an RNG into the tensor the VTANH in flight reads
+    (WAR) and an RNG over part of that one's result while it is in flight (WAW), each
+    waiting for its predecessor's done.
+    """
+    from pinta.sim.isa import Buffer, Fmt
+
+    pb = ProgramBuilder(cfg)
+    tx = pb.load_fp32(Buffer.activations, x)
+
+    def rng(name, rows, cols, seed, stream, ctr, scale, out=None):
+        out = pb.tensor(Buffer.gradients, Fmt.fp32, rows, cols) if out is None else out
+        pb.use(out)
+        pb.emit("RNG", dst=out.reg, seed=seed, stream=stream, ctr=ctr, scale=_f32_bits(scale))
+        return out
+
+    outs = {}
+    for k, spec in enumerate(RNG_CHAIN):
+        outs[spec[0]] = rng(*spec)
+        if k == 0:
+            outs["sum"] = _vec(pb, "VADD", tx, tx, buf=Buffer.optimizer)  # between two RNGs
+    # a chain whose last instruction (VDIV, RAW on a VTANH of a VTANH) is written while the
+    # RNGs' passes are: the RNG's write port and another in the same cycles
+    th = _vec(pb, "VTANH", _vec(pb, "VTANH", tx, buf=Buffer.optimizer), buf=Buffer.optimizer)
+    outs["quot"] = _vec(pb, "VDIV", th, tx, buf=Buffer.optimizer)
+    outs["prod"] = _vec(pb, "VMUL", outs["z"], tx, buf=Buffer.weights)   # RAW on an RNG
+    outs["tanh"] = _vec(pb, "VTANH", outs["z"], buf=Buffer.weights)      # RAW; a long read of z
+    outs["war"] = rng("war", 7, 5, 7, 8, 9, 2.0, out=outs["z"])          # WAR on z (VTANH), WAW
+    z = outs["z"]
+    head = pb.describe(z.buf, Fmt.fp32, z.addr, 1, 10)                   # z's first 10 elements
+    outs["waw"] = rng("waw", 1, 10, 1, 2, 3, 0.5, out=head)              # WAW on war's result
+    pb.emit("BARRIER")
+    for name, t in outs.items():
+        if name != "z":  # overwritten: stored as war (and waw)
+            pb.store(name, t)
+    return pb
+
+
+def rng_chain_inputs(seed: int = 17, rows: int = 7, cols: int = 5):
+    """x (rows×cols, finite) of :func:`rng_chain_program`: the other VEC instructions' operand."""
+    return (np.random.default_rng(seed).standard_normal((rows, cols)) * 2).astype(np.float32)

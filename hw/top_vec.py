@@ -73,6 +73,14 @@ nothing after, k = 1 reads ``m`` and ``g``, k = 2 ``v`` and ``w``. The data go t
 in the arithmetic write port's slots of the ADAM passes and ``w`` through the
 VSIN / VCOS port at the SINCOS depth (hw/top_adam.py has the schedule).
 
+RNG (latency ``P + sim.timing.rng_depth``): nothing is read; in the read cycle
+I + 1 the command (seed, stream, ctr, scale, dst) is registered into the
+:class:`~pinta.hw.top_rng.RngPipeline`, which computes the keys, generates its
+P passes itself once they are known and writes them through its own port
+(``w_rng``, for the reason the special functions have theirs), the last in
+I + P + 1 + depth = done − 1. The pass sequencer still counts the P cycles
+(the occupancy), with the read ports off and a pass kind nobody writes.
+
 Operands must have ``dst``'s element count (the simulator checks programs).
 """
 
@@ -93,6 +101,7 @@ from .fp32.microcode import SfuFunc
 from .fp32.misc import VectorOp
 from .top_adam import PASSES as ADAM_PASSES, AdamPipeline, adam_tag_layout
 from .top_divsqrt import DivSqrtPipeline
+from .top_rng import RngPipeline
 from .top_sfu import SfuPipeline
 
 __all__ = ["VecUnit", "VEC_OPS"]
@@ -129,6 +138,7 @@ class VecUnit(wiring.Component):
     w : Out(WritePortSignature(L/2))       -- result writes of the arithmetic instructions (STEIN: both)
     w_tanh, w_sincos : Out(WritePortSignature(L/2)) -- result writes of VTANH; of VSIN and VCOS
     w_divsqrt : Out(WritePortSignature(L/2))        -- result writes of VDIV and VSQRT
+    w_rng : Out(WritePortSignature(L/2))            -- result writes of RNG
     (ADAM writes m, v, s through ``w`` and w through ``w_sincos``.)
     """
 
@@ -151,6 +161,7 @@ class VecUnit(wiring.Component):
             "w": Out(WritePortSignature(self.words)),
             "w_tanh": Out(WritePortSignature(self.words)), "w_sincos": Out(WritePortSignature(self.words)),
             "w_divsqrt": Out(WritePortSignature(self.words)),
+            "w_rng": Out(WritePortSignature(self.words)),
         })
 
     def elaborate(self, platform):
@@ -188,7 +199,8 @@ class VecUnit(wiring.Component):
         woff = e >> 1
         two = (is_["VADD"] | is_["VSUB"] | is_["VMUL"] | is_["VDIV"] | is_["STEIN"]
                | Cat(*(is_[x] for x in BROADCAST)).any())  # b is a descriptor only for these
-        for port, t, en in ((self.r_a, a, active & ~odd), (self.r_b, b, active & two & ~odd)):
+        reads = active & ~odd & ~is_["RNG"]  # RNG reads no operand
+        for port, t, en in ((self.r_a, a, reads), (self.r_b, b, reads & two)):
             m.d.comb += [port.en.eq(en), port.buf.eq(t.buf), port.addr.eq(t.addr + woff)]
 
         # -- broadcast forms: b's row-repeat address generator (passes never span a row of
@@ -224,13 +236,14 @@ class VecUnit(wiring.Component):
         # instruction from its issue + 1 on, while this one's passes drain) --
         info = pass_info_layout(L)
         KIND = {"add": 0, "sub": 1, "mul": 2, "neg": 3, "scale": 4, "dtanh": 5, "tanh": 6, "sin": 7, "cos": 8,
-                "div": 9, "sqrt": 10, "stein_diff": 11, "stein_sum": 12}
+                "div": 9, "sqrt": 10, "stein_diff": 11, "stein_sum": 12,
+                "rng": 13}  # RNG's passes here only count its occupancy: no port writes this kind
         kind = Signal(4)
         # the opcode decodes to one mnemonic at most, so the order of these is immaterial
         m.d.comb += kind.eq(KIND["dtanh"])
         for mnemonic, k in (("VADD", "add"), ("VSUB", "sub"), ("VMUL", "mul"), ("VNEG", "neg"),
                             ("VSCALE", "scale"), ("VTANH", "tanh"), ("VSIN", "sin"), ("VCOS", "cos"),
-                            ("VDIV", "div"), ("VSQRT", "sqrt")):
+                            ("VDIV", "div"), ("VSQRT", "sqrt"), ("RNG", "rng")):
             with m.If(is_[mnemonic]):
                 m.d.comb += kind.eq(KIND[k])
         for mnemonic, k in zip(BROADCAST, ("add", "sub", "mul")):
@@ -349,4 +362,17 @@ class VecUnit(wiring.Component):
             with m.If(src.en):
                 m.d.comb += [port.en.eq(1), port.buf.eq(src.buf), port.addr.eq(src.addr), port.data.eq(src.data),
                              port.be.eq(src.be)]
+
+        # -- RNG: the command enters its pipeline in the data cycle (registered in the read
+        # cycle, the first pass's: e = 0), which writes through its own port --
+        m.submodules.rng = rng = RngPipeline(L)
+        rng_go = active & (e == 0) & is_["RNG"]
+        m.d.sync += rng.i_valid.eq(rng_go)
+        with m.If(rng_go):
+            m.d.sync += [rng.i_cmd.seed.eq(field_slice(c.word, "RNG", "seed")),
+                         rng.i_cmd.stream.eq(field_slice(c.word, "RNG", "stream")),
+                         rng.i_cmd.run.ctr.eq(field_slice(c.word, "RNG", "ctr")),
+                         rng.i_cmd.run.scale.eq(field_slice(c.word, "RNG", "scale")),
+                         rng.i_cmd.run.buf.eq(dst.buf), rng.i_cmd.run.addr.eq(dst.addr), rng.i_cmd.run.n.eq(n)]
+        wiring.connect(m, wiring.flipped(self.w_rng), rng.w)
         return m

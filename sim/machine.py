@@ -521,8 +521,10 @@ class Machine:
             out = D("dst")
             z = fn(ins["seed"], ins["stream"], ins["ctr"], out.rows * out.cols)
             scale = np.array([ins["scale"]], dtype="<u4").view("<f4")[0]
-            # One FP32 multiply per sample (the vector unit's mul primitive).
-            self.write(out, (scale * z).astype(np.float32).reshape(out.rows, out.cols))
+            # One FP32 multiply per sample (the vector unit's mul primitive); a product past
+            # FP32's range is ±inf, quietly (an IEEE value, as the other FP32 primitives).
+            with np.errstate(over="ignore"):
+                self.write(out, (scale * z).astype(np.float32).reshape(out.rows, out.cols))
         else:  # pragma: no cover - every opcode is handled above
             raise AssertionError(f"no executor for {name}")
 

@@ -10,8 +10,10 @@ block size). The figures taken from elsewhere are the depths of the unrolled
 pipelines: :func:`sfu_depth` (VTANH, VSIN, VCOS) counts the stages of the
 pipelined hardware (``pipeline_depth`` in hw/fp32/microcode.py), and
 :func:`divsqrt_depth` (VDIV, VSQRT) those of the unrolled divider / square
-root (``op_stages``, the same module), and :func:`adam_depth` (ADAM) those of
-the ADAM datapath (hw/top_adam.py). ``docs/simulator.md`` writes
+root (``op_stages``, the same module), :func:`adam_depth` (ADAM) those of
+the ADAM datapath (hw/top_adam.py), and :func:`rng_depth` (RNG) those of
+the RNG pipeline (``rng_pipeline_depth`` in hw/top_rng.py: the key
+computation, the Box-Muller pair and the scale multiply). ``docs/simulator.md`` writes
 the same formulas down; the RTL controller and units must reproduce them
 exactly.
 
@@ -35,7 +37,8 @@ from .layout import footprint_words
 
 __all__ = ["DesignFigures", "DESIGN", "Timing", "gemm_drain_cycles", "gemm_prepass_cycles", "gemm_tile_cycles",
            "instruction_timing",
-           "macs_per_multiplier_per_cycle", "pe_grid", "sfu_depth", "divsqrt_depth", "adam_depth", "vector_depth", "SFU_FUNCTION"]
+           "macs_per_multiplier_per_cycle", "pe_grid", "sfu_depth", "divsqrt_depth", "adam_depth", "rng_depth",
+           "vector_depth", "SFU_FUNCTION"]
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,7 @@ class DesignFigures:
     #: ADAM: no fixed figure either. The depth is derived from the per-element op
     #: sequence scheduled on the unrolled units (hw/top_adam.py ``adam_depth``: its w
     #: result shares the VSIN/VCOS write port, so it leaves at the SINCOS depth).
-    vec_depth_rng: int = 8
+    #: RNG: no fixed figure either; :func:`rng_depth` (the RNG pipeline's stages + these io cycles).
     #: Vector-unit passes over the data per element group (initiation interval
     #: per ``vector_lanes`` elements) by operation class.
     vec_passes_adam: int = 3     # reads w, m, v, g; writes w, m, v over three passes
@@ -256,10 +259,28 @@ def adam_depth() -> int:
     return depth()
 
 
+@lru_cache(maxsize=None)
+def rng_depth() -> int:
+    """Pipeline depth (cycles) of RNG, derived from the hardware.
+
+    ``rng_pipeline_depth`` (hw/top_rng.py) counts the stages of the RNG
+    pipeline: the per-instruction key computation (``RNG_KEYS``), one
+    Box-Muller pair per lane (``NORMAL``, its LOG's divide and its square root
+    unrolled) and the scale multiply, each micro-program one micro-op per stage
+    (hw/fp32/microcode.py ``pipeline_depth``); the VEC unit adds its read and
+    write-back cycles (``vec_sfu_io_cycles``).
+    """
+    from pinta.hw.top_rng import rng_pipeline_depth
+
+    return rng_pipeline_depth() + DESIGN.vec_sfu_io_cycles
+
+
 def vector_depth(mnemonic: str) -> int:
     """Pipeline depth (cycles) of a vector-unit instruction."""
     if VECTOR_CLASS[mnemonic] == "adam":
         return adam_depth()
+    if VECTOR_CLASS[mnemonic] == "rng":
+        return rng_depth()
     if VECTOR_CLASS[mnemonic] == "sfu":
         return sfu_depth(mnemonic)
     if VECTOR_CLASS[mnemonic] == "divsqrt":

@@ -7,8 +7,9 @@ a chain of element-wise FP32 vector instructions (VMUL, VADD, VSUB, VSCALE,
 VNEG, VDTANH) fed by DMA and by GEMM + ACCF; a special-function chain (VTANH,
 VSIN, VCOS on the pipelined SFU of hw/top_sfu.py, mixed with VADD, VDTANH,
 VMUL); VDIV and VSQRT (the unrolled divider / square root of hw/top_divsqrt.py)
-mixed with other VEC instructions; STEIN back to back with other VEC instructions; DEQ of every SMX width,
-exact and (a run-time fault, DEQ_INEXACT) not; the broadcast forms VADDB,
+mixed with other VEC instructions; RNG (hw/top_rng.py: keys, Box-Muller pairs,
+scale) back to back and mixed with other VEC instructions; STEIN back to back with
+other VEC instructions; DEQ of every SMX width, exact and (a run-time fault, DEQ_INEXACT) not; the broadcast forms VADDB,
 VSUBB, VMULB; and illegal / not-yet-implemented instructions.
 
 Every program runs on the RTL (``PintaSystem``: the top plus a fixed-latency
@@ -46,10 +47,10 @@ from pinta.config import load_config
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
-from top_cases import (accf_cases, adam_cases, broadcast_cases, check_illegal, compare, deq_cases, divsqrt_cases,  # noqa: E402
-                       gemm_cases,
-                       illegal_cases, noncanonical_nan_lanes, report, run_cocotb, run_pysim, sfu_cases, stein_cases,
-                       vec_write_overlap, vector_cases)
+from top_cases import (accf_cases, adam_cases, broadcast_cases, check_illegal, compare, deq_cases,  # noqa: E402
+                       divsqrt_cases,
+                       gemm_cases, illegal_cases, noncanonical_nan_lanes, report, rng_cases, run_cocotb, run_pysim,
+                       sfu_cases, stein_cases, vec_write_overlap, vector_cases)
 
 
 def _check(cases, want, results, checker, config: str = "tiny") -> None:
@@ -77,7 +78,8 @@ def pysim_run():
     cfg = load_config("tiny")
     g_cases, g_want = _split({k: v for k, v in gemm_cases(cfg).items() if k in PYSIM_GEMM})
     v_cases, v_want = _split({**vector_cases(cfg), **sfu_cases(cfg), **divsqrt_cases(cfg), **stein_cases(cfg),
-                              **deq_cases(cfg), **broadcast_cases(cfg), **accf_cases(cfg), **adam_cases(cfg)})
+                              **deq_cases(cfg), **broadcast_cases(cfg), **accf_cases(cfg), **adam_cases(cfg),
+                              **rng_cases(cfg)})
     i_cases, i_want = illegal_cases(cfg)
     results = run_pysim(cfg, {**g_cases, **v_cases, **i_cases}, preload_dram=True)
     return (g_cases, g_want), (v_cases, v_want), (i_cases, i_want), results
@@ -114,6 +116,26 @@ def test_top_divide_and_sqrt_pysim(pysim_run):
     assert vec_write_overlap(w["analysis"]).get(("arith", "divsqrt"), 0) > 0
     assert noncanonical_nan_lanes(w) > 0
     _check({"divsqrt_chain": cases["divsqrt_chain"]}, want, results, compare)
+
+
+def test_top_rng_pysim(pysim_run):
+    """RNG (keys once per instruction, one Box-Muller pair per lane, the scale multiply; own
+    write port) of odd and even counts, a 1×1 and single-row dst, back to back, mixed with
+    VADD, VTANH, VDIV, VMUL, and over ranges in use (WAR, WAW): every stored word, cycles,
+    busy and stall equal the simulator's."""
+    from pinta.hw.top_programs import RNG_CHAIN
+
+    _, (cases, want), _, results = pysim_run
+    w = want["rng_chain"]
+    an = w["analysis"]
+    rngs = [e for e in an.schedule if e.mnemonic == "RNG"]
+    # the case does what it is for: RNGs issued the cycle the previous one's occupancy ends,
+    # RNG passes written in the same cycles as other ones, RNGs held by WAR / WAW
+    assert any(b.issue == a.issue + a.occupancy for a, b in zip(rngs, rngs[1:]))
+    assert any("rng" in ports and len(ports) > 1 for ports in vec_write_overlap(an))
+    assert an.stall["VEC"] > 0
+    assert {rows * cols % 2 for _, rows, cols, *_ in RNG_CHAIN} == {0, 1}
+    _check({"rng_chain": cases["rng_chain"]}, want, results, compare)
 
 
 def test_top_stein_pysim(pysim_run):
@@ -203,7 +225,8 @@ def test_top_programs_verilator(top_model, tmp_path):
     cfg = load_config("tiny")
     g_cases, g_want = _split({**gemm_cases(cfg), **vector_cases(cfg), **sfu_cases(cfg, large=True),
                               **divsqrt_cases(cfg, large=True), **stein_cases(cfg), **deq_cases(cfg),
-                              **broadcast_cases(cfg), **accf_cases(cfg), **adam_cases(cfg, large=True)})
+                              **broadcast_cases(cfg), **accf_cases(cfg), **adam_cases(cfg, large=True),
+                              **rng_cases(cfg)})
     i_cases, i_want = illegal_cases(cfg)
     cases = {**g_cases, **i_cases}
     want = {**g_want, **i_want}
@@ -215,10 +238,11 @@ def test_top_programs_verilator(top_model, tmp_path):
 def test_top_default_config_pysim():
     """The default configuration (4×4 PEs, 16 lanes): every GEMM case (paced tile drains
     included), the vector chain, the special-function chain, the divide / square-root chain and
-    the STEIN, DEQ and broadcast cases, in the Amaranth simulator."""
+    the STEIN, DEQ, broadcast, ACCF, ADAM and RNG cases, in the Amaranth simulator."""
     cfg = load_config("default")
     cases, want = _split({**gemm_cases(cfg), **vector_cases(cfg), **sfu_cases(cfg), **divsqrt_cases(cfg),
-                          **stein_cases(cfg), **deq_cases(cfg), **broadcast_cases(cfg), **adam_cases(cfg)})
+                          **stein_cases(cfg), **deq_cases(cfg), **broadcast_cases(cfg), **accf_cases(cfg),
+                          **adam_cases(cfg), **rng_cases(cfg)})
     results = run_pysim(cfg, cases, preload_dram=True)
     _check(cases, want, results, check_illegal, config="default")
 

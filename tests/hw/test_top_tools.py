@@ -104,15 +104,18 @@ def test_bench_rtl_top_rejects_a_bad_repeat():
 
 def test_sfu_pipelines_are_area_units_only_on_request(capsys):
     from pinta.cli import main
-    from pinta.hw.area import adam_pipeline_units, area_units, divsqrt_pipeline_units, sfu_pipeline_units
+    from pinta.hw.area import (adam_pipeline_units, area_units, divsqrt_pipeline_units, rng_pipeline_units,
+                               sfu_pipeline_units)
     from pinta.hw.top_vec import pass_info_layout
 
     cfg = load_config("tiny")
-    names = [u.name for u in sfu_pipeline_units(cfg) + divsqrt_pipeline_units(cfg) + adam_pipeline_units(cfg)]
+    names = [u.name for u in sfu_pipeline_units(cfg) + divsqrt_pipeline_units(cfg) + adam_pipeline_units(cfg)
+             + rng_pipeline_units(cfg)]
     assert names == ["sfu_pipeline[SINCOS]", "sfu_pipeline[TANH]", "divsqrt_pipeline[DIV]", "divsqrt_pipeline[SQRT]",
-                     "adam_pipeline"]
+                     "adam_pipeline", "rng_pipeline", "rng_pipeline[RNG_KEYS]"]
     assert not set(names) & {u.name for u in area_units(cfg)}  # not in a plain `pinta area`
     assert pass_info_layout(cfg.vector_lanes).size == 39 + cfg.vector_lanes + cfg.vector_lanes // 2
     assert main(["area", "--config", "tiny", "--unit", "no_such_unit"]) == 2
     err = capsys.readouterr().err
     assert "sfu_pipeline[TANH]" in err and "divsqrt_pipeline[SQRT]" in err and "adam_pipeline" in err
+    assert "rng_pipeline[RNG_KEYS]" in err

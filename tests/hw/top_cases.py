@@ -21,8 +21,8 @@ from pinta.hw.controller import ErrorCode
 from pinta.hw.fp32.arith import CANONICAL_NAN
 from pinta.hw.top_programs import (accf_inputs, accf_program, adam_chain_inputs, adam_chain_program, broadcast_inputs,
                                    broadcast_program, deq_inputs, deq_program, divsqrt_chain_inputs,
-                                   divsqrt_chain_program, sfu_chain_inputs, sfu_chain_program, stein_chain_inputs,
-                                   stein_chain_program, vector_chain_program)
+                                   divsqrt_chain_program, rng_chain_inputs, rng_chain_program, sfu_chain_inputs,
+                                   sfu_chain_program, stein_chain_inputs, stein_chain_program, vector_chain_program)
 from pinta.sim.isa import Fmt
 from pinta.sim.programs import ProgramBuilder, diffquant_first_layer_program, gemm_program
 
@@ -255,9 +255,9 @@ def adam_cases(cfg, large: bool = False):
 
 def vec_write_overlap(an) -> dict[tuple[str, ...], int]:
     """Cycles in which several VEC write ports write, from the simulator's schedule:
-    {ports: count} (ports among "arith", "tanh", "sincos", "divsqrt"). A pass of an
+    {ports: count} (ports among "arith", "tanh", "sincos", "divsqrt", "rng"). A pass of an
     element-wise instruction is written in done − occupancy .. done − 1 (hw/top_vec.py)."""
-    port = {"VTANH": "tanh", "VSIN": "sincos", "VCOS": "sincos", "VDIV": "divsqrt", "VSQRT": "divsqrt"}
+    port = {"VTANH": "tanh", "VSIN": "sincos", "VCOS": "sincos", "VDIV": "divsqrt", "VSQRT": "divsqrt", "RNG": "rng"}
     busy: dict[int, set] = {}
     for e in an.schedule:
         if e.unit.name != "VEC":
@@ -270,6 +270,12 @@ def vec_write_overlap(an) -> dict[tuple[str, ...], int]:
             key = tuple(sorted(ports))
             out[key] = out.get(key, 0) + 1
     return out
+
+
+def rng_cases(cfg):
+    """RNG (hw/top_rng.py) of several shapes, seeds, streams, counters and scales, back to back and
+    mixed with other VEC instructions (RAW, WAR, WAW on RNG results)."""
+    return {"rng_chain": make_case(cfg, rng_chain_program(cfg, rng_chain_inputs()))}
 
 
 def sfu_cases(cfg, large: bool = False):

@@ -196,6 +196,24 @@ TDESC t1, buf=optimizer, fmt=fp32, addr=0x100, rows=5, cols=7
     assert not hasattr(DESIGN, "vec_depth_sfu")
 
 
+def test_rng_depth_is_the_rng_pipeline_stage_count():
+    """RNG: latency = occupancy + the stages of the top's RNG pipeline (hw/top_rng.py: the key
+    micro-program, the Box-Muller pair's, one scale multiply, each unrolled one micro-op per
+    stage) + the VEC unit's read and write cycles; no figure of its own in DESIGN."""
+    from pinta.hw.fp32.microcode import SfuFunc, op_stages, pipeline_depth
+    from pinta.hw.fp32.misc import VectorOp
+
+    p = assemble("""
+TDESC t0, buf=optimizer, fmt=fp32, addr=0x0, rows=5, cols=7
+RNG t0, seed=0x2a, stream=3, ctr=0, scale=0.5
+""")
+    e = sched(p).schedule[1]
+    assert e.occupancy == math.ceil(35 / CFG.vector_lanes)
+    stages = pipeline_depth(SfuFunc.RNG_KEYS) + pipeline_depth(SfuFunc.NORMAL) + op_stages(VectorOp.MUL)
+    assert e.done - e.issue == e.occupancy + stages + DESIGN.vec_sfu_io_cycles
+    assert not hasattr(DESIGN, "vec_depth_rng")
+
+
 def test_block_product_cycles_match_the_rtl_mac_array():
     """The cycle model's beats per block product are the RTL array's beats per transfer."""
     pytest.importorskip("amaranth")
