@@ -20,8 +20,8 @@ from pinta.sim.machine import Machine
 from pinta.hw.controller import ErrorCode
 from pinta.hw.fp32.arith import CANONICAL_NAN
 from pinta.hw.top_programs import (accf_inputs, accf_program, broadcast_inputs, broadcast_program, deq_inputs, deq_program, divsqrt_chain_inputs,
-                                   divsqrt_chain_program, sfu_chain_inputs, sfu_chain_program, stein_chain_inputs,
-                                   stein_chain_program, vector_chain_program)
+                                   divsqrt_chain_program, reduce_chain_inputs, reduce_chain_program, sfu_chain_inputs,
+                                   sfu_chain_program, stein_chain_inputs, stein_chain_program, vector_chain_program)
 from pinta.sim.isa import Fmt
 from pinta.sim.programs import ProgramBuilder, diffquant_first_layer_program, gemm_program
 
@@ -178,6 +178,12 @@ def divsqrt_cases(cfg, large: bool = False):
 def stein_cases(cfg):
     """STEIN back to back with VADD, VMUL, VTANH, chained (RAW) and over a range in use (WAR)."""
     return {"stein_chain": make_case(cfg, stein_chain_program(cfg, *stein_chain_inputs()))}
+
+
+def reduce_cases(cfg):
+    """VSUM (both axes) and VRED (view v0) on the reduction engine, mixed with element-wise
+    VEC instructions; values that make the summation order matter."""
+    return {"reduce_chain": make_case(cfg, reduce_chain_program(cfg, *reduce_chain_inputs()))}
 
 
 def deq_cases(cfg):
