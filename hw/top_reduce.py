@@ -138,15 +138,20 @@ class HwOps:
         return cdiv(x, k)
 
 
-def reduce_dims(rows, cols, lo, hi, ops=IntOps):
-    """(outer, nred, inner) of a reduction over axes lo..hi-1 of the 4-D array (rows, cols, 1, 1).
+def reduce_dims(dims, lo, hi, ops=IntOps):
+    """(outer, nred, inner) of a reduction over axes lo..hi-1 of the row-major array ``dims``.
 
-    VSUM axis a is lo = a, hi = a + 1; VRED with view v0 (or an identity view of
-    a rows × cols matrix) lo = axis, hi = axis + span + 1.
+    VSUM axis a: dims (rows, cols, 1, 1), lo = a, hi = a + 1; VRED: the view's
+    dims ((rows, cols, 1, 1) for v0; an identity permutation keeps the source
+    order, so the dims are those of the view), lo = axis, hi = axis + span + 1.
     """
-    outer = ops.mux(lo > 0, rows, 1) * ops.mux(lo > 1, cols, 1)
-    nred = ops.mux(lo == 0, rows, 1) * ops.mux((lo <= 1) & (hi > 1), cols, 1)
-    inner = ops.mux(hi <= 1, cols, 1)
+    outer = nred = inner = 1
+    for k, d in enumerate(dims):
+        if isinstance(d, int) and d == 1:
+            continue  # a unit axis multiplies nothing (no multiplier in hardware)
+        outer = outer * ops.mux(lo > k, d, 1)
+        nred = nred * ops.mux((lo <= k) & (hi > k), d, 1)
+        inner = inner * ops.mux(hi <= k, d, 1)
     return outer, nred, inner
 
 
@@ -188,7 +193,8 @@ def cmd_reduce_dims(m: Module, word, a, ops: HwOps):
     hi = Signal(4)
     m.d.comb += [lo.eq(Mux(is_vsum, field_slice(word, "VSUM", "axis"), field_slice(word, "VRED", "axis"))),
                  hi.eq(lo + 1 + Mux(is_vsum, 0, field_slice(word, "VRED", "span")))]
-    return reduce_dims(a.rows, a.cols, lo, hi, ops)
+    # view v0 (VRED through a view register stops with error 2 in the controller, for now)
+    return reduce_dims((a.rows, a.cols, 1, 1), lo, hi, ops)
 
 
 class Kind(enum.Enum, shape=2):

@@ -260,18 +260,16 @@ def reduce_occupancy(ins: Instr, descs, views, cfg: PintaConfig) -> int:
     permuted; a permuting view is assumed to feed the same engine through a
     gather, docs/hardware-top.md §4).
     """
-    import math
-
-    from pinta.hw.top_reduce import reduce_ops
+    from pinta.hw.top_reduce import reduce_dims, reduce_ops
 
     a = descs[ins["a"]]
     if ins.mnemonic == "VSUM":
-        shape, lo, hi = (a.rows, a.cols), ins["axis"], ins["axis"] + 1
+        shape, lo, hi = (a.rows, a.cols, 1, 1), ins["axis"], ins["axis"] + 1
     else:
         v = views.get(ins["view"]) if ins["view"] and views else None
         shape = tuple(v.dims[p] for p in v.perm) if v else (a.rows, a.cols, 1, 1)
         lo, hi = ins["axis"], ins["axis"] + ins["span"] + 1
-    return reduce_ops(math.prod(shape[:lo]), math.prod(shape[lo:hi]), math.prod(shape[hi:]), cfg.vector_lanes)
+    return reduce_ops(*reduce_dims(shape, lo, hi), cfg.vector_lanes)
 
 
 def instruction_timing(ins: Instr, descs, cfg: PintaConfig, views=None) -> Timing:
