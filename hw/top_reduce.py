@@ -144,6 +144,8 @@ def reduce_dims(dims, lo, hi, ops=IntOps):
     VSUM axis a: dims (rows, cols, 1, 1), lo = a, hi = a + 1; VRED: the view's
     dims ((rows, cols, 1, 1) for v0; an identity permutation keeps the source
     order, so the dims are those of the view), lo = axis, hi = axis + span + 1.
+    A copy (nred = 1) is returned as (1, 1, outer · inner): mode A over the flat
+    source, L elements per cycle.
     """
     outer = nred = inner = 1
     for k, d in enumerate(dims):
@@ -152,7 +154,11 @@ def reduce_dims(dims, lo, hi, ops=IntOps):
         outer = outer * ops.mux(lo > k, d, 1)
         nred = nred * ops.mux((lo <= k) & (hi > k), d, 1)
         inner = inner * ops.mux(hi <= k, d, 1)
-    return outer, nred, inner
+    # nred = 1 (a reduction over unit axes, which the compiler uses as a permuted copy
+    # through a view): a copy, one LOAD of L elements per cycle over the flat source,
+    # not one tree per output
+    copy = nred == 1
+    return ops.mux(copy, 1, outer), nred, ops.mux(copy, outer * inner, inner)
 
 
 def reduce_tree_params(nred, inner, lanes: int, ops=IntOps):
