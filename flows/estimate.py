@@ -39,8 +39,9 @@ __all__ = ["EstimateError", "grown_config", "specified_problem", "estimate_itera
 #: estimate is only reused while all of them are unchanged.
 ESTIMATE_SOURCES = ("pinta.flows.compiler", "pinta.flows.estimate", "pinta.golden.mlp", "pinta.sim.isa",
                     "pinta.sim.layout", "pinta.sim.timing", "pinta.sim.program", "pinta.sim.programs",
-                    # the special-function depths are derived from the micro-programs and the divider
-                    "pinta.hw.fp32.microcode", "pinta.hw.fp32.units")
+                    # the special-function depths are derived from the micro-programs and the divider,
+                    # the reduction occupancy from the reduction engine
+                    "pinta.hw.fp32.microcode", "pinta.hw.fp32.units", "pinta.hw.top_reduce")
 
 #: Largest buffer growth tried before giving up (64x the configured SRAM).
 MAX_GROWTH = 64
