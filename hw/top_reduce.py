@@ -69,14 +69,14 @@ stack and write-back stay as they are (docs/hardware-top.md §4).
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, enum, wiring
 from amaranth.lib.wiring import In, Out
 
 from pinta.config import PintaConfig
 from pinta.sim.isa import OPCODE_SHIFT, OPCODES
 
-from .buffers import ReadPortSignature, WritePortSignature, buffer_words, BUFFER_NAMES
+from .buffers import BUFFER_NAMES, ReadPortSignature, WritePortSignature, buffer_words, pick
 from .controller import field_slice, unit_command_layout
 from .fp32.arith import fp_add
 
@@ -324,7 +324,7 @@ class ReduceEngine(wiring.Component):
                             m.d.sync += [j.eq(j + 1), phase.eq(0)]
                     with m.Else():
                         m.d.sync += popk.eq(popk + 1)
-                with m.Case(2):
+                with m.Default():  # 2 (3 never happens; a Default keeps the case complete)
                     m.d.comb += [kind.eq(Kind.LANE), lane_lg.eq(lane_levels - 1 - lanek)]
                     with m.If(lanek + 1 == lane_levels):
                         m.d.comb += tree_end.eq(1)
@@ -388,7 +388,7 @@ class ReduceEngine(wiring.Component):
         lvl = Signal(range(NL + 1))
         stack = [Signal(32 * L, name=f"red_stack{k}") for k in range(NL + 1)]
         top = Signal(32 * L)
-        m.d.comb += top.eq(Array(stack)[lvl])
+        m.d.comb += top.eq(pick(stack, lvl))  # a mux tree: no incomplete case (lint)
         with m.If(d.valid):
             with m.Switch(d.kind):
                 with m.Case(Kind.PAIR):
@@ -399,9 +399,10 @@ class ReduceEngine(wiring.Component):
                             m.d.sync += stack[k].eq(Cat(*acc))
                 with m.Case(Kind.POP):
                     m.d.sync += lvl.eq(lvl + 1)
+                with m.Default():  # LOAD, LANE: the level stays (a complete case)
+                    pass
         for l in range(L):
-            shuf = Array([acc[l + (1 << s)] if l + (1 << s) < L else Const(0, 32) for s in range(lgl)]
-                         + [Const(0, 32)])[d.lane_lg]
+            shuf = pick([acc[l + (1 << k)] if l + (1 << k) < L else Const(0, 32) for k in range(lgl)], d.lane_lg)
             x = Signal(32, name=f"red_x{l}")
             y = Signal(32, name=f"red_y{l}")
             with m.Switch(d.kind):
