@@ -302,34 +302,34 @@ class ReduceEngine(wiring.Component):
         m.d.comb += [win_end.eq(0), tree_end.eq(0), kind.eq(Kind.PAIR), lane_lg.eq(0)]
         last_pair = j == n_pairs_m1
         with m.If(active):
-            with m.Switch(phase):
-                with m.Case(0):
-                    with m.If(lg_t == 0):
-                        m.d.comb += [kind.eq(Kind.LOAD), win_end.eq(1)]
-                    with m.Else():
-                        m.d.comb += kind.eq(Kind.PAIR)
-                        with m.If(pops_j == 0):
-                            with m.If(last_pair):
-                                m.d.comb += win_end.eq(1)
-                            with m.Else():
-                                m.d.sync += j.eq(j + 1)
-                        with m.Else():
-                            m.d.sync += [phase.eq(1), popk.eq(0)]
-                with m.Case(1):
-                    m.d.comb += kind.eq(Kind.POP)
-                    with m.If(popk + 1 == pops_j):
+            # If chains, not Switch: a Switch on a part-used value is an incomplete Verilog case
+            with m.If(phase == 0):
+                with m.If(lg_t == 0):
+                    m.d.comb += [kind.eq(Kind.LOAD), win_end.eq(1)]
+                with m.Else():
+                    m.d.comb += kind.eq(Kind.PAIR)
+                    with m.If(pops_j == 0):
                         with m.If(last_pair):
                             m.d.comb += win_end.eq(1)
                         with m.Else():
-                            m.d.sync += [j.eq(j + 1), phase.eq(0)]
+                            m.d.sync += j.eq(j + 1)
                     with m.Else():
-                        m.d.sync += popk.eq(popk + 1)
-                with m.Default():  # 2 (3 never happens; a Default keeps the case complete)
-                    m.d.comb += [kind.eq(Kind.LANE), lane_lg.eq(lane_levels - 1 - lanek)]
-                    with m.If(lanek + 1 == lane_levels):
-                        m.d.comb += tree_end.eq(1)
+                        m.d.sync += [phase.eq(1), popk.eq(0)]
+            with m.Elif(phase == 1):
+                m.d.comb += kind.eq(Kind.POP)
+                with m.If(popk + 1 == pops_j):
+                    with m.If(last_pair):
+                        m.d.comb += win_end.eq(1)
                     with m.Else():
-                        m.d.sync += lanek.eq(lanek + 1)
+                        m.d.sync += [j.eq(j + 1), phase.eq(0)]
+                with m.Else():
+                    m.d.sync += popk.eq(popk + 1)
+            with m.Else():  # 2 (3 never happens)
+                m.d.comb += [kind.eq(Kind.LANE), lane_lg.eq(lane_levels - 1 - lanek)]
+                with m.If(lanek + 1 == lane_levels):
+                    m.d.comb += tree_end.eq(1)
+                with m.Else():
+                    m.d.sync += lanek.eq(lanek + 1)
             with m.If(win_end):
                 with m.If(lane_levels != 0):
                     m.d.sync += [phase.eq(2), lanek.eq(0)]
@@ -390,28 +390,24 @@ class ReduceEngine(wiring.Component):
         top = Signal(32 * L)
         m.d.comb += top.eq(pick(stack, lvl))  # a mux tree: no incomplete case (lint)
         with m.If(d.valid):
-            with m.Switch(d.kind):
-                with m.Case(Kind.PAIR):
-                    m.d.sync += lvl.eq(0)
-                    # the previous pair's subtree waits on the stack at the level it reached
-                    for k in range(NL + 1):
-                        with m.If(lvl == k):
-                            m.d.sync += stack[k].eq(Cat(*acc))
-                with m.Case(Kind.POP):
-                    m.d.sync += lvl.eq(lvl + 1)
-                with m.Default():  # LOAD, LANE: the level stays (a complete case)
-                    pass
+            with m.If(d.kind == Kind.PAIR):
+                m.d.sync += lvl.eq(0)
+                # the previous pair's subtree waits on the stack at the level it reached
+                for k in range(NL + 1):
+                    with m.If(lvl == k):
+                        m.d.sync += stack[k].eq(Cat(*acc))
+            with m.Elif(d.kind == Kind.POP):
+                m.d.sync += lvl.eq(lvl + 1)
         for l in range(L):
             shuf = pick([acc[l + (1 << k)] if l + (1 << k) < L else Const(0, 32) for k in range(lgl)], d.lane_lg)
             x = Signal(32, name=f"red_x{l}")
             y = Signal(32, name=f"red_y{l}")
-            with m.Switch(d.kind):
-                with m.Case(Kind.POP):
-                    m.d.comb += [x.eq(top[32 * l:32 * l + 32]), y.eq(acc[l])]
-                with m.Case(Kind.LANE):
-                    m.d.comb += [x.eq(acc[l]), y.eq(shuf)]
-                with m.Default():
-                    m.d.comb += [x.eq(xa[l]), y.eq(Mux(d.b_ok[l], xb[l], 0))]
+            with m.If(d.kind == Kind.POP):
+                m.d.comb += [x.eq(top[32 * l:32 * l + 32]), y.eq(acc[l])]
+            with m.Elif(d.kind == Kind.LANE):
+                m.d.comb += [x.eq(acc[l]), y.eq(shuf)]
+            with m.Else():
+                m.d.comb += [x.eq(xa[l]), y.eq(Mux(d.b_ok[l], xb[l], 0))]
             s = fp_add(m, x, y, Const(0, 1), name=f"red_add{l}")
             with m.If(d.valid):
                 m.d.sync += acc[l].eq(Mux(d.kind == Kind.LOAD, Mux(d.a_ok[l], xa[l], 0), s))
@@ -432,8 +428,9 @@ class ReduceEngine(wiring.Component):
             lane = Mux(q, wlanes[s - 1] if 1 <= s <= L else Const(0, 32), wlanes[s] if s < L else Const(0, 32))
             k = Signal(range(2 * W + 3), name=f"red_wk{s}")
             m.d.comb += k.eq(s - q)
-            inside = (s >= q) & (k < t2.wcnt)
-            pad = t2.pad & (s >= q) & (k == t2.wcnt)  # the zero half-word after an odd element count
+            at_or_after = ~q if s == 0 else Const(1, 1)  # s >= q, without a constant comparison
+            inside = at_or_after & (k < t2.wcnt)
+            pad = t2.pad & at_or_after & (k == t2.wcnt)  # the zero half-word after an odd element count
             halves.append(Mux(inside, lane, 0))
             bes.append(Mux(inside | pad, 0xF, 0))
         m.d.comb += [self.w.en.eq(t2.valid), self.w.buf.eq(t2.wbuf), self.w.addr.eq(t2.waddr),
