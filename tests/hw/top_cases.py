@@ -321,8 +321,8 @@ def illegal_cases(cfg):
         "reserved_bits": (gemm | (1 << 100), 1),
         "bad_fmt": (encode(Instr.make("TDESC", t=0, buf=0, fmt=0, addr=0, rows=1, cols=1)) | (5 << 7), 1),
         "view_v0": (encode(Instr.make("VIEW", v=1, d0=1, d1=1, d2=1, d3=1, perm=0b11100100)) & ~0x7, 1),
-        # decodes fine, but this RTL version has no reduction on the VEC unit yet
-        "unimplemented_vsum": (encode(Instr.make("VSUM", dst=0, a=0, axis=0)), 2),
+        # decodes fine, but this RTL version runs VRED only through v0 (no view registers yet)
+        "unimplemented_vred_view": (encode(Instr.make("VRED", dst=0, a=0, view=1, axis=0, span=0)), 2),
     }
     dram = {str(a // 8): [int(w) for w in layout.pack_fp32(x)] for a, x in pb.inputs.items()}
     m = Machine(cfg)
