@@ -65,6 +65,12 @@ next b row) finds row r div g without a divider. Full-width ``b``: the pass
 reads L elements of b's row at column c (aligned: C and c are multiples of
 L). One-column ``b``: one element, broadcast to the L lanes in the data cycle.
 
+VSUM and VRED (view v0) run on the :class:`~pinta.hw.top_reduce.ReduceEngine`
+(hw/top_reduce.py): the pass sequencer does not start for them; the engine
+drives the operand ports and the arithmetic write port in its own cycles (its
+ops are read in I + 1 + k and written in I + 4 + k, like the passes), which is
+why those three ports are one word wider than L/2 (windows at any element).
+
 Operands must have ``dst``'s element count (the simulator checks programs).
 """
 
