@@ -40,8 +40,10 @@ __all__ = ["EstimateError", "grown_config", "specified_problem", "estimate_itera
 ESTIMATE_SOURCES = ("pinta.flows.compiler", "pinta.flows.estimate", "pinta.golden.mlp", "pinta.sim.isa",
                     "pinta.sim.layout", "pinta.sim.timing", "pinta.sim.program", "pinta.sim.programs",
                     # the special-function, ADAM and RNG depths are derived from the micro-programs, the
-                    # divider, the ADAM datapath and the RNG pipeline
-                    "pinta.hw.fp32.microcode", "pinta.hw.fp32.units", "pinta.hw.top_adam", "pinta.hw.top_rng")
+                    # divider, the ADAM datapath and the RNG pipeline, the reduction occupancy from the
+                    # reduction engine
+                    "pinta.hw.fp32.microcode", "pinta.hw.fp32.units", "pinta.hw.top_adam", "pinta.hw.top_rng",
+                    "pinta.hw.top_reduce")
 
 #: Largest buffer growth tried before giving up (64x the configured SRAM).
 MAX_GROWTH = 64

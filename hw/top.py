@@ -80,12 +80,14 @@ def buffer_ports(cfg: PintaConfig) -> tuple[dict[str, int], dict[str, int]]:
         reads.update({f"mac_rb_rec{c}": 3, f"mac_rb_exp{c}": 1, f"mac_pp_b{c}": 1})
     reads.update({f"qnt_row{r}": 4 for r in range(4)})
     reads["qnt_exp"] = 1
-    reads.update({"vec_a": vec_w, "vec_b": vec_w})
+    # VEC operand ports and the arithmetic write port: one word more than L/2, for the
+    # reductions' windows at any element (hw/top_reduce.py)
+    reads.update({"vec_a": vec_w + 1, "vec_b": vec_w + 1})
     # The VEC unit writes through five ports: the arithmetic path, the two
     # special-function pipelines, the divide / square-root pipelines and the RNG
     # pipeline, whose passes are still in flight when the next VEC instruction
     # writes (hw/top_vec.py).
-    writes = {"dma": dma_w, "mac_rec": 16, "mac_exp": 1, "qnt_rec": 3, "qnt_exp": 1, "vec": vec_w,
+    writes = {"dma": dma_w, "mac_rec": 16, "mac_exp": 1, "qnt_rec": 3, "qnt_exp": 1, "vec": vec_w + 1,
               "vec_tanh": vec_w, "vec_sincos": vec_w, "vec_divsqrt": vec_w, "vec_rng": vec_w}
     writes.update({f"qnt_f32row{r}": 3 for r in range(4)})
     return reads, writes
@@ -126,7 +128,7 @@ class PintaTop(wiring.Component):
         # QUANT's last block lands in cycle done, a GEMM reads its operands from its
         # issue cycle on); every other reader starts a cycle later (docs/hardware-top.md).
         mac_reads = [n for n in reads if n.startswith("mac_")]
-        bufs = BufferSystem(cfg, reads, writes, granularity={"mac_exp": 32, "qnt_exp": 8, **{f"qnt_f32row{r}": 32 for r in range(4)}},
+        bufs = BufferSystem(cfg, reads, writes, granularity={"mac_exp": 32, "qnt_exp": 8, "vec": 32, **{f"qnt_f32row{r}": 32 for r in range(4)}},
                             transparent={n: ("qnt_rec", "qnt_exp") for n in mac_reads})
         m.submodules.buffers = bufs
         connect(m, dma.rd, bufs.r_dma)

@@ -16,7 +16,8 @@ from pinta.sim.programs import ProgramBuilder
 __all__ = ["vector_chain_program", "vector_chain_inputs", "sfu_chain_program", "sfu_chain_inputs",
            "divsqrt_chain_program", "divsqrt_chain_inputs", "stein_chain_program", "stein_chain_inputs",
            "deq_program", "deq_inputs", "broadcast_program", "broadcast_inputs", "accf_program", "accf_inputs",
-           "adam_chain_program", "adam_chain_inputs", "rng_chain_program", "rng_chain_inputs", "RNG_CHAIN"]
+           "adam_chain_program", "adam_chain_inputs", "rng_chain_program", "rng_chain_inputs", "RNG_CHAIN",
+           "reduce_chain_program", "reduce_chain_inputs"]
 
 
 def _vec(pb: ProgramBuilder, mnemonic: str, a, b=None, buf=None, **extra):
@@ -491,6 +492,8 @@ def accf_program(cfg, a, b, x) -> ProgramBuilder:
     pb.store("f", f)
     pb.store("nf", nf)
     return pb
+
+
 def adam_chain_program(cfg, a: dict, b: dict, x) -> ProgramBuilder:
     """ADAM (hw/top_adam.py) on two parameter tensors among other VEC instructions.
 
@@ -633,3 +636,88 @@ def rng_chain_program(cfg, x) -> ProgramBuilder:
 def rng_chain_inputs(seed: int = 17, rows: int = 7, cols: int = 5):
     """x (rows×cols, finite) of :func:`rng_chain_program`: the other VEC instructions' operand."""
     return (np.random.default_rng(seed).standard_normal((rows, cols)) * 2).astype(np.float32)
+
+
+def _reduce(pb: ProgramBuilder, mnemonic: str, a, rows: int, cols: int, buf=None, **fields):
+    """Emit a VSUM / VRED of ``a`` into a fresh rows×cols FP32 tensor in ``buf`` (default: gradients)."""
+    from pinta.sim.isa import Buffer, Fmt
+
+    out = pb.tensor(Buffer.gradients if buf is None else buf, Fmt.fp32, rows, cols)
+    pb.use(out, a)
+    pb.emit(mnemonic, dst=out.reg, a=a.reg, **fields)
+    return out
+
+
+def reduce_chain_program(cfg, x, y, z, c, s) -> ProgramBuilder:
+    """VSUM (both axes) and VRED (view v0) on the reduction engine, mixed with element-wise
+    VEC instructions so that their passes and the engine's ops follow each other on the
+    same ports.
+
+    ``x`` (odd element count, reduced lengths not powers of two, > L and < L), ``y``, a
+    one-row ``z`` (axis 0: a one-element tree, a copy), a one-column ``c`` (axis 1: a copy;
+    axis 0: a mode-B tree), a small ``s`` (reduced length < L); VRED over both axes (one
+    sum of everything) and over a unit axis (a copy); a VADD / VMUL / VNEG right before
+    and after reductions (back to back), and reductions of VEC results (RAW).
+    """
+    from pinta.sim.isa import Buffer
+
+    pb = ProgramBuilder(cfg)
+    tx = pb.load_fp32(Buffer.activations, x)
+    ty = pb.load_fp32(Buffer.optimizer, y)
+    tz = pb.load_fp32(Buffer.weights, z)
+    tc = pb.load_fp32(Buffer.weights, c)
+    ts = pb.load_fp32(Buffer.activations, s)
+    red = partial(_reduce, pb)
+    vec = partial(_vec, pb)
+
+    neg = vec("VNEG", tx)                                        # a pass right before the first reduction
+    x0 = red("VSUM", tx, 1, x.shape[1], axis=0)
+    x1 = red("VSUM", tx, x.shape[0], 1, axis=1, buf=Buffer.optimizer)
+    sq = vec("VMUL", ty, ty, buf=Buffer.activations)             # issued the cycle the engine's occupancy ends
+    y1 = red("VSUM", ty, y.shape[0], 1, axis=1)
+    y0 = red("VSUM", ty, 1, y.shape[1], axis=0, buf=Buffer.weights)
+    z0 = red("VSUM", tz, 1, z.shape[1], axis=0)
+    z1 = red("VSUM", tz, 1, 1, axis=1)
+    c0 = red("VSUM", tc, 1, 1, axis=0, buf=Buffer.optimizer)
+    c1 = red("VSUM", tc, c.shape[0], 1, axis=1)
+    s1 = red("VSUM", ts, s.shape[0], 1, axis=1, buf=Buffer.weights)
+    s0 = red("VSUM", ts, 1, s.shape[1], axis=0)
+    xall = red("VRED", tx, 1, 1, view=0, axis=0, span=1)        # rows and columns merged: one tree
+    xcopy = red("VRED", tx, *x.shape, view=0, axis=2, span=0, buf=Buffer.optimizer)  # a unit axis: copies
+    sq0 = red("VSUM", sq, 1, y.shape[1], axis=0)                 # RAW on the VMUL
+    neg1 = red("VSUM", neg, x.shape[0], 1, axis=1, buf=Buffer.activations)
+    back = vec("VADD", x1, neg1)                                 # RAW on two reductions
+    pb.emit("BARRIER")
+    for name, t in (("neg", neg), ("x0", x0), ("x1", x1), ("sq", sq), ("y1", y1), ("y0", y0), ("z0", z0),
+                    ("z1", z1), ("c0", c0), ("c1", c1), ("s1", s1), ("s0", s0), ("xall", xall), ("xcopy", xcopy),
+                    ("sq0", sq0), ("neg1", neg1), ("back", back)):
+        pb.store(name, t)
+    return pb
+
+
+def reduce_chain_inputs(seed: int = 21, rows: int = 7, cols: int = 5):
+    """x (rows×cols), y (5×9), z (1×6), c (9×1), s (2×3): random values spanning many binades,
+    with values that make the order matter: large cancelling pairs (1e30, −1e30 and a 1 that
+    survives only in one order), subnormals that add up to a normal, all −0.0 columns (kept by
+    a power-of-two count, made +0.0 by the padding), ±Inf, Inf − Inf, NaN."""
+    rng = np.random.default_rng(seed)
+
+    def rand(r, c_):
+        return (rng.standard_normal((r, c_)) * 10.0 ** rng.uniform(-4, 4, (r, c_))).astype(np.float32)
+
+    x, y, z, c, s = rand(rows, cols), rand(5, 9), rand(1, 6), rand(9, 1), rand(2, 3)
+    f = np.float32
+    x[:, 0] = [1e30, 1.0, -1e30, 3.0, 1e-3, -1.0, 2.0][:rows]            # cancels in the tree's order
+    x[:, 1] = -0.0                                                          # 7 rows: padded, +0.0
+    x[0, 2], x[4, 2] = f(1e-39), f(-3e-39)                                 # subnormals
+    x[2, 3], x[5, 3] = np.inf, -np.inf                                     # Inf - Inf: NaN
+    x[3, 4] = np.nan
+    x[6, :] = [-0.0, 1e-45, -1e-45, 3e38, 3e38][:cols]                     # a row with an overflow to Inf
+    y[:4, 0] = -0.0                                                         # y axis 0 on 5 rows: padded
+    y[1, :8] = [-0.0] * 8                                                   # y row 1: 8 zeros and one value
+    y[2, :] = [1e20, 7.0, -1e20, 1e-40, 2e-40, -7.0, 5.0, 0.0, -0.0]
+    y[3, :] = [np.inf] + [1.0] * 8
+    z[0, :3] = [-0.0, np.nan, 1e-45]                                        # copies: -0.0 and NaN kept
+    c[:, 0] = [1e38, 1e38, 1e38, 1e38, -1e38, -1e38, -1e38, -1e38, 1e-45]  # overflows only in some orders
+    s[0, :] = [-0.0, -0.0, -0.0]
+    return x, y, z, c, s

@@ -81,6 +81,12 @@ P passes itself once they are known and writes them through its own port
 I + P + 1 + depth = done − 1. The pass sequencer still counts the P cycles
 (the occupancy), with the read ports off and a pass kind nobody writes.
 
+VSUM and VRED (view v0) run on the :class:`~pinta.hw.top_reduce.ReduceEngine`
+(hw/top_reduce.py): the pass sequencer does not start for them; the engine
+drives the operand ports and the arithmetic write port in its own cycles (its
+ops are read in I + 1 + k and written in I + 4 + k, like the passes), which is
+why those three ports are one word wider than L/2 (windows at any element).
+
 Operands must have ``dst``'s element count (the simulator checks programs).
 """
 
@@ -101,6 +107,7 @@ from .fp32.microcode import SfuFunc
 from .fp32.misc import VectorOp
 from .top_adam import PASSES as ADAM_PASSES, AdamPipeline, adam_tag_layout
 from .top_divsqrt import DivSqrtPipeline
+from .top_reduce import REDUCE_OPS, ReduceEngine
 from .top_rng import RngPipeline
 from .top_sfu import SfuPipeline
 
@@ -134,8 +141,10 @@ class VecUnit(wiring.Component):
     Members
     -------
     start : In(1), cmd : In(unit_command_layout()) -- issue strobe and command
-    r_a, r_b : Out(ReadPortSignature(L/2)) -- operand reads (L/2 words: two fp32 per word; STEIN: up, um)
-    w : Out(WritePortSignature(L/2))       -- result writes of the arithmetic instructions (STEIN: both)
+    r_a, r_b : Out(ReadPortSignature(L/2 + 1)) -- operand reads (L/2 words: two fp32 per word; STEIN: up, um;
+        the reductions read windows at any element, hence one word more: hw/top_reduce.py)
+    w : Out(WritePortSignature(L/2 + 1))   -- result writes of the arithmetic instructions (STEIN: both) and
+        of the reductions (one word more, 32-bit lanes)
     w_tanh, w_sincos : Out(WritePortSignature(L/2)) -- result writes of VTANH; of VSIN and VCOS
     w_divsqrt : Out(WritePortSignature(L/2))        -- result writes of VDIV and VSQRT
     w_rng : Out(WritePortSignature(L/2))            -- result writes of RNG
@@ -157,8 +166,8 @@ class VecUnit(wiring.Component):
                              f"the cycle model gives it {vector_passes('ADAM')}")
         super().__init__({
             "start": In(1), "cmd": In(unit_command_layout()),
-            "r_a": Out(ReadPortSignature(self.words)), "r_b": Out(ReadPortSignature(self.words)),
-            "w": Out(WritePortSignature(self.words)),
+            "r_a": Out(ReadPortSignature(self.words + 1)), "r_b": Out(ReadPortSignature(self.words + 1)),
+            "w": Out(WritePortSignature(self.words + 1)),
             "w_tanh": Out(WritePortSignature(self.words)), "w_sincos": Out(WritePortSignature(self.words)),
             "w_divsqrt": Out(WritePortSignature(self.words)),
             "w_rng": Out(WritePortSignature(self.words)),
@@ -172,6 +181,8 @@ class VecUnit(wiring.Component):
             m.d.sync += c.eq(self.cmd)
         op = c.word[OPCODE_SHIFT:OPCODE_SHIFT + 8]
         is_ = {name: op == _opcode(name) for name in VEC_OPS + ("STEIN",) + BROADCAST}
+        # VSUM / VRED go to the reduction engine, not to the pass sequencer
+        red_cmd = Cat(*(self.cmd.word[OPCODE_SHIFT:OPCODE_SHIFT + 8] == _opcode(x) for x in REDUCE_OPS)).any()
         dst, a, b = (Signal(DESC, name=f"vec_{x}") for x in ("dst", "a", "b"))
         # STEIN gdiff, gsum, up, um: up and um are the operands; the pass's parity picks the result
         odd = Signal()  # STEIN: the second (gsum) pass of an element group
@@ -186,7 +197,7 @@ class VecUnit(wiring.Component):
         # -- pass sequencer: element offset e = p·L of the pass read this cycle --
         active = Signal()
         e = Signal(32)
-        with m.If(self.start):
+        with m.If(self.start & ~red_cmd):
             m.d.sync += [active.eq(1), e.eq(0), odd.eq(0), ph.eq(0)]
         with m.Elif(active & is_["STEIN"] & ~odd):
             m.d.sync += odd.eq(1)
@@ -333,7 +344,7 @@ class VecUnit(wiring.Component):
             pipe = SfuPipeline(L, func, tag_width=info.size)
             m.submodules[f"sfu_{name}"] = pipe
             mine = Cat(*(d1.kind == KIND[k] for k in kinds)).any()
-            m.d.comb += [pipe.i_valid.eq(d1.valid & mine), pipe.i_x.eq(self.r_a.data),
+            m.d.comb += [pipe.i_valid.eq(d1.valid & mine), pipe.i_x.eq(self.r_a.data[:32 * L]),
                          pipe.i_tag.eq(d1.as_value())]
             t = Signal(info, name=f"sfu_{name}_tag")
             m.d.comb += t.as_value().eq(pipe.o_tag)
@@ -345,8 +356,8 @@ class VecUnit(wiring.Component):
         for k, op in (("div", VectorOp.DIV), ("sqrt", VectorOp.SQRT)):
             pipe = pipes[k] = DivSqrtPipeline(L, op, tag_width=info.size)
             m.submodules[f"{k}_pipe"] = pipe
-            m.d.comb += [pipe.i_valid.eq(d1.valid & (d1.kind == KIND[k])), pipe.i_a.eq(self.r_a.data),
-                         pipe.i_b.eq(self.r_b.data), pipe.i_tag.eq(d1.as_value())]
+            m.d.comb += [pipe.i_valid.eq(d1.valid & (d1.kind == KIND[k])), pipe.i_a.eq(self.r_a.data[:32 * L]),
+                         pipe.i_b.eq(self.r_b.data[:32 * L]), pipe.i_tag.eq(d1.as_value())]
         div, sqrt = pipes["div"], pipes["sqrt"]
         if div.depth != sqrt.depth:  # then their writes can meet: each would need its own port
             raise ValueError(f"VDIV and VSQRT share a write port, which needs equal depths ({div.depth}, {sqrt.depth})")
@@ -375,4 +386,18 @@ class VecUnit(wiring.Component):
                          rng.i_cmd.run.scale.eq(field_slice(c.word, "RNG", "scale")),
                          rng.i_cmd.run.buf.eq(dst.buf), rng.i_cmd.run.addr.eq(dst.addr), rng.i_cmd.run.n.eq(n)]
         wiring.connect(m, wiring.flipped(self.w_rng), rng.w)
+
+        # -- VSUM, VRED: the reduction engine (hw/top_reduce.py). It uses the operand
+        # ports in its own occupancy and the arithmetic write port read + 3 cycles, like
+        # the passes, so it never meets the element-wise path on a port; its
+        # assignments come last and take the ports in its cycles --
+        red = m.submodules.reduce = ReduceEngine(self.cfg)
+        m.d.comb += [red.start.eq(self.start & red_cmd), red.cmd.eq(self.cmd),
+                     red.r_a.data.eq(self.r_a.data), red.r_b.data.eq(self.r_b.data)]
+        with m.If(red.reading):
+            for port, rp in ((self.r_a, red.r_a), (self.r_b, red.r_b)):
+                m.d.comb += [port.en.eq(rp.en), port.buf.eq(rp.buf), port.addr.eq(rp.addr)]
+        with m.If(red.w.en):
+            m.d.comb += [self.w.en.eq(1), self.w.buf.eq(red.w.buf), self.w.addr.eq(red.w.addr),
+                         self.w.data.eq(red.w.data), self.w.be.eq(red.w.be)]
         return m

@@ -475,7 +475,7 @@ def _analyze(program: list[Instr], cfg: PintaConfig) -> Analysis:
         u = unit.name
 
         # ---- timing: in-order issue with a scoreboard ----
-        t = instruction_timing(ins, descs, cfg)
+        t = instruction_timing(ins, descs, cfg, views)
         ready = next_issue
         if name == "BARRIER":
             issue = max(ready, all_done)

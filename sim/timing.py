@@ -288,8 +288,31 @@ def vector_depth(mnemonic: str) -> int:
     return getattr(DESIGN, f"vec_depth_{VECTOR_CLASS[mnemonic]}")
 
 
-def instruction_timing(ins: Instr, descs, cfg: PintaConfig) -> Timing:
-    """Occupancy and latency of one instruction (descriptors as defined at that point)."""
+def reduce_occupancy(ins: Instr, descs, views, cfg: PintaConfig) -> int:
+    """Occupancy of VSUM / VRED: the reduction engine's op count, derived from the hardware.
+
+    ``reduce_ops`` (hw/top_reduce.py) counts the cycles of the engine that the
+    RTL builds: per output vector, the fixed halving tree of ``golden/reduce.py``
+    walked in bit-reversed post-order, one FP32 add per lane and cycle:
+    ``trees · (max(P' − 1, 1) + lane levels)`` (docs/simulator.md §2). The
+    source is read as outer × nred × inner (VRED: the merged axes of its view,
+    permuted; a permuting view is assumed to feed the same engine through a
+    gather, docs/hardware-top.md §4).
+    """
+    from pinta.hw.top_reduce import reduce_dims, reduce_ops
+
+    a = descs[ins["a"]]
+    if ins.mnemonic == "VSUM":
+        shape, lo, hi = (a.rows, a.cols, 1, 1), ins["axis"], ins["axis"] + 1
+    else:
+        v = views.get(ins["view"]) if ins["view"] and views else None
+        shape = tuple(v.dims[p] for p in v.perm) if v else (a.rows, a.cols, 1, 1)
+        lo, hi = ins["axis"], ins["axis"] + ins["span"] + 1
+    return reduce_ops(*reduce_dims(shape, lo, hi), cfg.vector_lanes)
+
+
+def instruction_timing(ins: Instr, descs, cfg: PintaConfig, views=None) -> Timing:
+    """Occupancy and latency of one instruction (descriptors and views as defined at that point)."""
     d = DESIGN
     name = ins.mnemonic
     unit = ins.spec.unit
@@ -319,6 +342,9 @@ def instruction_timing(ins: Instr, descs, cfg: PintaConfig) -> Timing:
             blocks *= 2
         occ = _ceil_div(blocks, d.qnt_blocks_per_cycle)
         return Timing(unit, occ, occ + d.qnt_depth)
+    if name in ("VSUM", "VRED"):
+        occ = reduce_occupancy(ins, descs, views or {}, cfg)
+        return Timing(unit, occ, occ + vector_depth(name))
     # Vector unit: vector_lanes FP32 elements per pass.
     ref = {"ADAM": "w", "STEIN": "up", "VSUM": "a", "VRED": "a", "STEINE": "d"}.get(name, "dst")
     t = descs[ins[ref]]
@@ -327,7 +353,7 @@ def instruction_timing(ins: Instr, descs, cfg: PintaConfig) -> Timing:
         n = t.rows * (t.cols + 2)
     occ = _ceil_div(n, cfg.vector_lanes) * vector_passes(name)
     lat = occ + vector_depth(name)
-    if name in ("VSUM", "VRED", "STEINE"):
+    if name == "STEINE":  # not built yet: the estimate of before the reduction engine
         lat += max(1, (cfg.vector_lanes - 1).bit_length())  # the lane-reduction tree
     return Timing(unit, occ, lat)
 

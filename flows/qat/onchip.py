@@ -433,7 +433,7 @@ def exact_int_modes(gemms) -> list:
 _COST_SOURCES = ("pinta.flows.qat.onchip", "pinta.sim.isa", "pinta.sim.layout", "pinta.sim.timing",
                  "pinta.sim.program", "pinta.sim.programs", "pinta.reports.energy", "pinta.reports.report",
                  "pinta.hw.fp32.microcode", "pinta.hw.fp32.units", "pinta.hw.top_adam",
-                 "pinta.hw.top_rng")
+                 "pinta.hw.top_rng", "pinta.hw.top_reduce")
 
 
 def _sources_hash() -> str:

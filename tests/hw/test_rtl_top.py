@@ -48,9 +48,8 @@ from pinta.config import load_config
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 from top_cases import (accf_cases, adam_cases, broadcast_cases, check_illegal, compare, deq_cases,  # noqa: E402
-                       divsqrt_cases,
-                       gemm_cases, illegal_cases, noncanonical_nan_lanes, report, rng_cases, run_cocotb, run_pysim,
-                       sfu_cases, stein_cases, vec_write_overlap, vector_cases)
+                       divsqrt_cases, gemm_cases, illegal_cases, noncanonical_nan_lanes, reduce_cases, report,
+                       rng_cases, run_cocotb, run_pysim, sfu_cases, stein_cases, vec_write_overlap, vector_cases)
 
 
 def _check(cases, want, results, checker, config: str = "tiny") -> None:
@@ -79,7 +78,7 @@ def pysim_run():
     g_cases, g_want = _split({k: v for k, v in gemm_cases(cfg).items() if k in PYSIM_GEMM})
     v_cases, v_want = _split({**vector_cases(cfg), **sfu_cases(cfg), **divsqrt_cases(cfg), **stein_cases(cfg),
                               **deq_cases(cfg), **broadcast_cases(cfg), **accf_cases(cfg), **adam_cases(cfg),
-                              **rng_cases(cfg)})
+                              **rng_cases(cfg), **reduce_cases(cfg)})
     i_cases, i_want = illegal_cases(cfg)
     results = run_pysim(cfg, {**g_cases, **v_cases, **i_cases}, preload_dram=True)
     return (g_cases, g_want), (v_cases, v_want), (i_cases, i_want), results
@@ -155,6 +154,21 @@ def test_top_stein_pysim(pysim_run):
     _check({"stein_chain": cases["stein_chain"]}, want, results, compare)
 
 
+def test_top_reductions_pysim(pysim_run):
+    """VSUM over both axes and VRED (v0) on the reduction engine (halving tree in bit-reversed
+    post-order, hw/top_reduce.py), back to back with each other and with element-wise VEC
+    instructions: every stored word, cycles, busy and stall equal the simulator's."""
+    _, (cases, want), _, results = pysim_run
+    w = want["reduce_chain"]
+    sched = [e for e in w["analysis"].schedule if e.unit.name == "VEC"]
+    # the case does what it is for: reductions issued the cycle the previous VEC
+    # instruction's occupancy ends, behind a reduction and behind an element-wise pass
+    red = ("VSUM", "VRED")
+    pairs = [(a.mnemonic in red, b.mnemonic in red) for a, b in zip(sched, sched[1:]) if b.issue == a.issue + a.occupancy]
+    assert (True, True) in pairs and (False, True) in pairs and (True, False) in pairs
+    _check({"reduce_chain": cases["reduce_chain"]}, want, results, compare)
+
+
 def test_top_deq_pysim(pysim_run):
     """DEQ of smx4/8/12 at both ends of FP32's exact range: bit-exact, cycle-exact, no error;
     the same program with a value FP32 cannot hold stops with DEQ_INEXACT at that DEQ, at its
@@ -226,7 +240,7 @@ def test_top_programs_verilator(top_model, tmp_path):
     g_cases, g_want = _split({**gemm_cases(cfg), **vector_cases(cfg), **sfu_cases(cfg, large=True),
                               **divsqrt_cases(cfg, large=True), **stein_cases(cfg), **deq_cases(cfg),
                               **broadcast_cases(cfg), **accf_cases(cfg), **adam_cases(cfg, large=True),
-                              **rng_cases(cfg)})
+                              **rng_cases(cfg), **reduce_cases(cfg)})
     i_cases, i_want = illegal_cases(cfg)
     cases = {**g_cases, **i_cases}
     want = {**g_want, **i_want}
@@ -242,7 +256,7 @@ def test_top_default_config_pysim():
     cfg = load_config("default")
     cases, want = _split({**gemm_cases(cfg), **vector_cases(cfg), **sfu_cases(cfg), **divsqrt_cases(cfg),
                           **stein_cases(cfg), **deq_cases(cfg), **broadcast_cases(cfg), **accf_cases(cfg),
-                          **adam_cases(cfg), **rng_cases(cfg)})
+                          **adam_cases(cfg), **rng_cases(cfg), **reduce_cases(cfg)})
     results = run_pysim(cfg, cases, preload_dram=True)
     _check(cases, want, results, check_illegal, config="default")
 

@@ -21,7 +21,8 @@ from pinta.hw.controller import ErrorCode
 from pinta.hw.fp32.arith import CANONICAL_NAN
 from pinta.hw.top_programs import (accf_inputs, accf_program, adam_chain_inputs, adam_chain_program, broadcast_inputs,
                                    broadcast_program, deq_inputs, deq_program, divsqrt_chain_inputs,
-                                   divsqrt_chain_program, rng_chain_inputs, rng_chain_program, sfu_chain_inputs,
+                                   divsqrt_chain_program, reduce_chain_inputs, reduce_chain_program, rng_chain_inputs,
+                                   rng_chain_program, sfu_chain_inputs,
                                    sfu_chain_program, stein_chain_inputs, stein_chain_program, vector_chain_program)
 from pinta.sim.isa import Fmt
 from pinta.sim.programs import ProgramBuilder, diffquant_first_layer_program, gemm_program
@@ -181,6 +182,12 @@ def stein_cases(cfg):
     return {"stein_chain": make_case(cfg, stein_chain_program(cfg, *stein_chain_inputs()))}
 
 
+def reduce_cases(cfg):
+    """VSUM (both axes) and VRED (view v0) on the reduction engine, mixed with element-wise
+    VEC instructions; values that make the summation order matter."""
+    return {"reduce_chain": make_case(cfg, reduce_chain_program(cfg, *reduce_chain_inputs()))}
+
+
 def deq_cases(cfg):
     """DEQ of smx4/8/12 at both ends of FP32's exact range (0 mismatches, no error), and the same
     program with one smx12 value past FP32's range: the run stops with DEQ_INEXACT.
@@ -333,8 +340,8 @@ def illegal_cases(cfg):
         "reserved_bits": (gemm | (1 << 100), 1),
         "bad_fmt": (encode(Instr.make("TDESC", t=0, buf=0, fmt=0, addr=0, rows=1, cols=1)) | (5 << 7), 1),
         "view_v0": (encode(Instr.make("VIEW", v=1, d0=1, d1=1, d2=1, d3=1, perm=0b11100100)) & ~0x7, 1),
-        # decodes fine, but this RTL version has no reduction on the VEC unit yet
-        "unimplemented_vsum": (encode(Instr.make("VSUM", dst=0, a=0, axis=0)), 2),
+        # decodes fine, but this RTL version runs VRED only through v0 (no view registers yet)
+        "unimplemented_vred_view": (encode(Instr.make("VRED", dst=0, a=0, view=1, axis=0, span=0)), 2),
     }
     dram = {str(a // 8): [int(w) for w in layout.pack_fp32(x)] for a, x in pb.inputs.items()}
     m = Machine(cfg)
