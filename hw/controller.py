@@ -55,6 +55,7 @@ from pinta.sim.timing import DESIGN, gemm_drain_cycles, vector_depth, vector_pas
 from .mac_array import beats_per_transfer, grid
 from .common import Precision
 from .buffers import cdiv, pick
+from .top_view import tile_rows
 
 __all__ = ["DESC", "ErrorCode", "Controller", "IMPLEMENTED", "UNITS", "VEC_BROADCAST", "VEC_ELEMENTWISE",
            "unit_command_layout"]
@@ -63,7 +64,7 @@ UNITS = ("CTRL", "DMA", "MAC", "QNT", "VEC")
 #: Opcodes the RTL executes in this version (others stop with ErrorCode.UNIMPLEMENTED).
 IMPLEMENTED = ("NOP", "TDESC", "VIEW", "BARRIER", "WAIT", "LOAD", "STORE", "GEMM", "QUANT", "ACCF", "DIFFQ",
                "VADD", "VSUB", "VMUL", "VNEG", "VSCALE", "VDTANH", "VTANH", "VSIN", "VCOS", "VDIV", "VSQRT",
-               "STEIN", "DEQ")
+               "STEIN", "DEQ", "QUANTR")
 #: Broadcast forms (b's rows repeated), in the order of the operation they are a form of
 #: (add, sub, mul): executed only where a pass never spans a row of a (see ``unimpl``).
 VEC_BROADCAST = ("VADDB", "VSUBB", "VMULB")
@@ -261,6 +262,10 @@ class Controller(wiring.Component):
         unimpl_terms.append(is_op["QUANT"] & (quant_view != 0))
         unimpl_terms.append(is_op["QUANT"] & (d[1].fmt == Fmt.acc) &
                             ((d[0].rows != d[1].rows) | (d[0].cols != d[1].cols)))
+        # QUANTR: identity view only; an accumulator source whose rows are the tile's rows
+        # (its blocks are the tile's blocks, as for QUANT)
+        unimpl_terms.append(is_op["QUANTR"] & (field_slice(word, "QUANTR", "view") != 0))
+        unimpl_terms.append(is_op["QUANTR"] & (d[1].fmt == Fmt.acc) & (d[0].cols != d[1].cols))
         unimpl_terms.append(is_op["GEMM"] & field_slice(word, "GEMM", "accum"))
         # a broadcast whose passes would span rows of a (a.cols not a multiple of L) needs a
         # gather of b (docs/hardware-top.md §7), unless b has a's shape (no repeat at all)
@@ -278,6 +283,11 @@ class Controller(wiring.Component):
         if cfg.dram_bytes_per_cycle % 8:
             raise ValueError("the top needs dram_bytes_per_cycle to be a multiple of 8 (whole words per beat)")
         pr, pc_ = grid(cfg)
+        # QUANTR: the tile's blocks, ceil(n_rows / 4) · dst.cb with n_rows = src elements / dst.cols
+        # (sim/timing.py), a division by a run-time column count (hw/top_view.py TileRows)
+        n_rows = tile_rows(m, "quantr_rows", d[1].rows * d[1].cols, d[0].cols)
+        tile_nb = Signal(32)
+        m.d.comb += tile_nb.eq(cdiv(n_rows, cfg.block_size) * d[0].cb)
         with m.If(is_op["LOAD"] | is_op["STORE"]):
             beats = Signal(32)
             m.d.comb += beats.eq(cdiv(d[0].words, bw_words))
@@ -308,8 +318,8 @@ class Controller(wiring.Component):
             gocc = Signal(32)
             m.d.comb += gocc.eq(tiles * per + (kb - 1))
             m.d.comb += [occ.eq(gocc), lat.eq(gocc + DESIGN.mac_pipeline_depth + gemm_drain_cycles(cfg))]
-        with m.Elif(is_op["QUANT"] | is_op["ACCF"] | is_op["DEQ"]):
-            blocks = Mux(is_op["QUANT"], d[0].nb, d[1].nb)
+        with m.Elif(is_op["QUANT"] | is_op["ACCF"] | is_op["DEQ"] | is_op["QUANTR"]):
+            blocks = Mux(is_op["QUANT"], d[0].nb, Mux(is_op["QUANTR"], tile_nb, d[1].nb))
             m.d.comb += [occ.eq(blocks), lat.eq(blocks + DESIGN.qnt_depth)]
         with m.Elif(is_op["DIFFQ"]):
             m.d.comb += [occ.eq(d[0].nb << 1), lat.eq((d[0].nb << 1) + DESIGN.qnt_depth)]

@@ -15,7 +15,8 @@ from pinta.sim.programs import ProgramBuilder
 
 __all__ = ["vector_chain_program", "vector_chain_inputs", "sfu_chain_program", "sfu_chain_inputs",
            "divsqrt_chain_program", "divsqrt_chain_inputs", "stein_chain_program", "stein_chain_inputs",
-           "deq_program", "deq_inputs", "broadcast_program", "broadcast_inputs", "accf_program", "accf_inputs"]
+           "deq_program", "deq_inputs", "broadcast_program", "broadcast_inputs", "accf_program", "accf_inputs",
+           "quantr_program", "quantr_inputs"]
 
 
 def _vec(pb: ProgramBuilder, mnemonic: str, a, b=None, buf=None, **extra):
@@ -489,4 +490,66 @@ def accf_program(cfg, a, b, x) -> ProgramBuilder:
     nf = _vec(pb, "VNEG", f, buf=Buffer.activations)
     pb.store("f", f)
     pb.store("nf", nf)
+    return pb
+
+
+def _quantr(pb: ProgramBuilder, dst, src, row: int, view: int = 0) -> None:
+    pb.use(dst, src)
+    pb.emit("QUANTR", dst=dst.reg, src=src.reg, view=view, row=row)
+
+
+def quantr_inputs(seed: int = 21):
+    """fp32 sources of :func:`quantr_program`: row tiles of very different scales (so the
+    tiles' block exponents differ), two GEMM operands and a second GEMM's weights."""
+    rng = np.random.default_rng(seed)
+
+    def mat(r, c, scale):
+        return (rng.standard_normal((r, c)) * scale).astype(np.float32)
+
+    return {"a": mat(4, 16, 3.0), "b": mat(3, 8, 1e-3), "c": mat(4, 8, 50.0), "x": mat(8, 4, 1.0),
+            "w": mat(4, 8, 0.5), "v": mat(4, 6, 1.0), "u": mat(8, 5, 1.0)}
+
+
+def quantr_program(cfg, inp: dict) -> ProgramBuilder:
+    """QUANTR with the identity view (row tiles of an SMX operand, as the training
+    compiler builds its weight-gradient operands), then GEMMs that consume the tiled operands.
+
+    * ``qa`` (smx8, 22×4): a 4×16 fp32 source as rows 0..15 (a reshape: 16 rows of dst's 4
+      columns) and a 3×8 source as rows 16..21 (a tile of 6 rows, not whole blocks, ending at
+      dst's last row), back to back;
+    * ``qb`` (smx12, 12×8): an accumulator (a GEMM result, 8×8) as rows 4..11, then a 4×8 fp32
+      source as rows 0..3 right behind it (the tiles' order is not the rows');
+    * a QUANT and a QUANTR back to back on the QNT unit, the QUANTR's consumer (a GEMM)
+      waiting for its done (RAW), and a QUANTR that overwrites a tile that a GEMM in flight
+      still reads (WAR);
+    * the tiled operands, the GEMMs' accumulators and their STOREs.
+    """
+    from pinta.sim.isa import Buffer, Fmt, MacMode
+
+    pb = ProgramBuilder(cfg)
+    ld = {k: pb.load_fp32(Buffer.activations if k in "abcx" else Buffer.optimizer, v) for k, v in inp.items()}
+    # qa and qb over words that hold other data (a LOAD): a tile writes its records and
+    # exponent slots only, the rest of the words (the last exponent word's unused slots
+    # included) keep what they hold
+    junk = pb.load_fp32(Buffer.weights, np.arange(1, 65, dtype=np.float32).reshape(2, 32))
+    qa = pb.describe(Buffer.weights, Fmt.smx8, junk.addr, 22, 4)
+    qb = pb.describe(Buffer.weights, Fmt.smx12, junk.addr + qa.descriptor(cfg).words, 12, 8)
+    assert qb.addr + qb.descriptor(cfg).words <= junk.addr + junk.descriptor(cfg).words
+    _quantr(pb, qa, ld["a"], 0)
+    _quantr(pb, qa, ld["b"], 16)
+    # an accumulator source: Q(x)·Q(w), 8×8
+    acc = pb.gemm(pb.quant(ld["x"], 8, buf=Buffer.gradients), pb.quant(ld["w"], 8, buf=Buffer.gradients),
+                  MacMode.i8x8, buf=Buffer.gradients)
+    _quantr(pb, qb, acc, 4)
+    _quantr(pb, qb, ld["c"], 0)
+    # consumers: qa (22×4) · Q(v) (4×6), and qb (12×8) · Q(u) (8×5) in INT12 × INT8
+    qv = pb.quant(ld["v"], 8, buf=Buffer.gradients)
+    y1 = pb.gemm(qa, qv, MacMode.i8x8, buf=Buffer.gradients)
+    y2 = pb.gemm(qb, pb.quant(ld["u"], 8, buf=Buffer.gradients), MacMode.i12x8, buf=Buffer.gradients)
+    # WAR: rows 0..3 of qb rewritten (from the first 32 elements of a, seen as 4×8) while
+    # the GEMM above still reads qb
+    _quantr(pb, qb, pb.describe(Buffer.activations, Fmt.fp32, ld["a"].addr, 4, 8), 0)
+    pb.emit("BARRIER")
+    for name, t in (("qa", qa), ("qb", qb), ("y1", y1), ("y2", y2)):
+        pb.store(name, t)
     return pb

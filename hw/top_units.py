@@ -48,6 +48,10 @@ def slot_params(cfg: PintaConfig) -> tuple[int, int]:
     return s, (64 // s).bit_length() - 1
 
 
+def _opcode(mnemonic: str) -> int:
+    return next(x.opcode for x in OPCODES.values() if x.mnemonic == mnemonic)
+
+
 def _eff(m, start, new, reg, name):
     """``new`` in the issue cycle, else the latched ``reg`` (same layout)."""
     sig = Signal(reg.shape(), name=name)
@@ -532,6 +536,18 @@ class QntUnit(wiring.Component):
                      src.eq(Mux(is_diffq, Mux(phase, c.d[3].as_value(), c.d[2].as_value()), c.d[1].as_value()))]
         active = Signal()
         n = Signal(32); ib = Signal(16); jb = Signal(16)
+        # QUANTR: the tile is the source's elements as whole rows of dst's columns, written
+        # from dst block (row / 4) · cb on; its last block row is the one whose next row
+        # would start at or past the source's end (no division: the controller's TileRows
+        # gives the occupancy, this gives the same count).
+        is_quantr = c.word[OPCODE_SHIFT:OPCODE_SHIFT + 8] == _opcode("QUANTR")
+        n_src = Signal(32)
+        m.d.comb += n_src.eq(src.rows * src.cols)
+        bs = cfg.block_size
+        tile_end = Signal()
+        m.d.comb += tile_end.eq((jb == dst.cb - 1) & ((ib + 1) * bs * dst.cols >= n_src))
+        n_base = Signal(32)
+        m.d.comb += n_base.eq(Mux(is_quantr, (field_slice(c.word, "QUANTR", "row") >> 2) * dst.cb, 0))
         with m.If(self.start):
             m.d.sync += [active.eq(1), n.eq(0), ib.eq(0), jb.eq(0), phase.eq(0)]
         with m.Elif(active):
@@ -540,7 +556,7 @@ class QntUnit(wiring.Component):
                 m.d.sync += [jb.eq(0), ib.eq(ib + 1)]
             with m.Else():
                 m.d.sync += jb.eq(jb + 1)
-            with m.If(n == dst.nb - 1):
+            with m.If(Mux(is_quantr, tile_end, n == dst.nb - 1)):
                 with m.If(is_diffq & ~phase):
                     m.d.sync += [phase.eq(1), n.eq(0), ib.eq(0), jb.eq(0)]
                 with m.Else():
@@ -570,7 +586,8 @@ class QntUnit(wiring.Component):
         d_accf_early = Signal()
         m.d.sync += d_accf_early.eq(c.word[120:128] == 0x31)
         for r in range(4):
-            m.d.sync += [d_odd[r].eq(flats[r][0]), d_rowok[r].eq(ib * 4 + r < dst.rows),
+            m.d.sync += [d_odd[r].eq(flats[r][0]),
+                         d_rowok[r].eq(Mux(is_quantr, flats[r] < n_src, ib * 4 + r < dst.rows)),
                          d_colok[r].eq(jb * 4 + r < dst.cols)]
         fbits = []
         for r in range(4):
@@ -676,11 +693,14 @@ class QntUnit(wiring.Component):
                      self.fault_pc.eq(f2_pc)]
 
         # block info through the quantizer's stages (it never stalls: o.ready = 1)
+        # n: dst's block index; tile: a QUANTR, whose exponent write leaves the word's other
+        # slots alone (the layout's zero padding after the last slot is the whole QUANT's)
         info = data.StructLayout({"n": unsigned(32), "addr": unsigned(32), "nb": unsigned(30), "buf": unsigned(2),
-                                  "w": unsigned(2)})
+                                  "w": unsigned(2), "tile": unsigned(1)})
         cur = Signal(info)
         wq = Mux(dst.fmt == Fmt.smx4, 1, Mux(dst.fmt == Fmt.smx12, 3, 2))
-        m.d.sync += [cur.n.eq(n), cur.addr.eq(dst.addr), cur.nb.eq(dst.nb), cur.buf.eq(dst.buf), cur.w.eq(wq)]
+        m.d.sync += [cur.n.eq(n_base + n), cur.addr.eq(dst.addr), cur.nb.eq(dst.nb), cur.buf.eq(dst.buf),
+                     cur.w.eq(wq), cur.tile.eq(is_quantr)]
         stages = [cur]
         for s in range(SMXQuantizer.LATENCY):
             nxt = Signal(info, name=f"qinfo{s}")
@@ -703,7 +723,7 @@ class QntUnit(wiring.Component):
         m.d.comb += slot_val.eq(ex)
         exp_word = Signal(64)
         m.d.comb += exp_word.eq(slot_val.as_unsigned() << (slot_sel * slot))
-        last = o.n == o.nb - 1
+        last = (o.n == o.nb - 1) & ~o.tile
         sb = slot // 8
         one = Signal(8)
         m.d.comb += one.eq(((1 << sb) - 1) << (slot_sel * sb))

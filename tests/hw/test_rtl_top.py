@@ -48,7 +48,7 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 from top_cases import (accf_cases, broadcast_cases, check_illegal, compare, deq_cases, divsqrt_cases, gemm_cases,  # noqa: E402
                        illegal_cases, noncanonical_nan_lanes, report, run_cocotb, run_pysim, sfu_cases, stein_cases,
-                       vec_write_overlap, vector_cases)
+                       quantr_cases, vec_write_overlap, vector_cases)
 
 
 def _check(cases, want, results, checker, config: str = "tiny") -> None:
@@ -76,7 +76,8 @@ def pysim_run():
     cfg = load_config("tiny")
     g_cases, g_want = _split({k: v for k, v in gemm_cases(cfg).items() if k in PYSIM_GEMM})
     v_cases, v_want = _split({**vector_cases(cfg), **sfu_cases(cfg), **divsqrt_cases(cfg), **stein_cases(cfg),
-                              **deq_cases(cfg), **broadcast_cases(cfg), **accf_cases(cfg)})
+                              **deq_cases(cfg), **broadcast_cases(cfg), **accf_cases(cfg),
+                              **quantr_cases(cfg)})
     i_cases, i_want = illegal_cases(cfg)
     results = run_pysim(cfg, {**g_cases, **v_cases, **i_cases}, preload_dram=True)
     return (g_cases, g_want), (v_cases, v_want), (i_cases, i_want), results
@@ -169,6 +170,22 @@ def test_top_broadcast_pysim(pysim_run):
     _check({k: cases[k] for k in ("broadcast", "broadcast_unaligned")}, want, results, check_illegal)
 
 
+def test_top_quantr_pysim(pysim_run):
+    """QUANTR with the identity view: row tiles of two SMX operands from fp32 sources (a
+    reshape, a tile of 6 rows ending at dst's last row) and from an accumulator, written out of
+    row order, a QUANT and a QUANTR back to back, GEMMs consuming the tiled operands (RAW) and
+    a QUANTR over a tile a GEMM in flight reads (WAR): every stored word, cycles, busy and
+    stall equal the simulator's. A QUANTR through a non-identity view stops with error 2."""
+    _, (cases, want), _, results = pysim_run
+    an = want["quantr_tiles"]["analysis"]
+    sched = an.schedule
+    # the case does what it is for: a QNT instruction issued the cycle a QUANTR's occupancy ends
+    assert any(a.mnemonic == "QUANTR" and b.unit.name == "QNT" and b.issue == a.issue + a.occupancy
+               for a, b in zip([e for e in sched if e.unit.name == "QNT"], [e for e in sched if e.unit.name == "QNT"][1:]))
+    assert any(e.mnemonic == "QUANTR" and an.program[i]["row"] > 0 for i, e in enumerate(sched))
+    _check({k: cases[k] for k in ("quantr_tiles", "quantr_view_unimplemented")}, want, results, check_illegal)
+
+
 def test_top_illegal_instruction_stops_cleanly_pysim(pysim_run):
     _, _, (cases, want), results = pysim_run
     _check(cases, want, results, check_illegal)
@@ -187,7 +204,7 @@ def test_top_programs_verilator(top_model, tmp_path):
     cfg = load_config("tiny")
     g_cases, g_want = _split({**gemm_cases(cfg), **vector_cases(cfg), **sfu_cases(cfg, large=True),
                               **divsqrt_cases(cfg, large=True), **stein_cases(cfg), **deq_cases(cfg),
-                              **broadcast_cases(cfg), **accf_cases(cfg)})
+                              **broadcast_cases(cfg), **accf_cases(cfg), **quantr_cases(cfg)})
     i_cases, i_want = illegal_cases(cfg)
     cases = {**g_cases, **i_cases}
     want = {**g_want, **i_want}

@@ -21,7 +21,7 @@ from pinta.hw.controller import ErrorCode
 from pinta.hw.fp32.arith import CANONICAL_NAN
 from pinta.hw.top_programs import (accf_inputs, accf_program, broadcast_inputs, broadcast_program, deq_inputs, deq_program, divsqrt_chain_inputs,
                                    divsqrt_chain_program, sfu_chain_inputs, sfu_chain_program, stein_chain_inputs,
-                                   stein_chain_program, vector_chain_program)
+                                   stein_chain_program, vector_chain_program, quantr_inputs, quantr_program)
 from pinta.sim.isa import Fmt
 from pinta.sim.programs import ProgramBuilder, diffquant_first_layer_program, gemm_program
 
@@ -238,6 +238,36 @@ def broadcast_cases(cfg):
     case = {"program": [f"{encode(i):032x}" for i in pb.program], "read": {},
             "dram": {str(addr // 8): [int(w) for w in image] for addr, image in pb.input_images().items()}}
     cases["broadcast_unaligned"] = (case, {"code": ErrorCode.UNIMPLEMENTED.value, "k": k, "prefix": prefix})
+    return cases
+
+
+def _unimplemented_case(cfg, pb: ProgramBuilder):
+    """A program whose last instruction this RTL refuses with error 2: the case and its
+    expectation (code, index, the valid prefix's analysis), as in :func:`illegal_cases`."""
+    k = len(pb.program) - 1
+    m = Machine(cfg)
+    for addr, image in pb.input_images().items():
+        m.dram_write(addr, image)
+    prefix = m.run(pb.program[:k]).analysis
+    case = {"program": [f"{encode(i):032x}" for i in pb.program], "read": {},
+            "dram": {str(addr // 8): [int(w) for w in image] for addr, image in pb.input_images().items()}}
+    return case, {"code": ErrorCode.UNIMPLEMENTED.value, "k": k, "prefix": prefix}
+
+
+def quantr_cases(cfg):
+    """QUANTR with the identity view from fp32 and accumulator sources (``quantr_tiles``), and
+    a QUANTR through a non-identity view (the TT engine's (t, M1, M2) → (0, 2, 1)), which this
+    RTL refuses with error 2 (``quantr_view_unimplemented``)."""
+    from pinta.sim.isa import Buffer, Fmt
+
+    cases = {"quantr_tiles": make_case(cfg, quantr_program(cfg, quantr_inputs()))}
+    pb = ProgramBuilder(cfg)
+    x = pb.load_fp32(Buffer.activations, quantr_inputs()["a"])
+    q = pb.tensor(Buffer.weights, Fmt.smx8, 16, 4)
+    v = pb.view((4, 4, 4), (0, 2, 1))
+    pb.use(q, x)
+    pb.emit("QUANTR", dst=q.reg, src=x.reg, view=v, row=0)
+    cases["quantr_view_unimplemented"] = _unimplemented_case(cfg, pb)
     return cases
 
 
