@@ -55,7 +55,7 @@ from pinta.sim.timing import DESIGN, gemm_drain_cycles, vector_depth, vector_pas
 from .mac_array import beats_per_transfer, grid
 from .common import Precision
 from .buffers import cdiv, pick
-from .top_view import tile_rows
+from .top_view import VIEW_LAYOUT, ViewSplit, tile_rows
 
 __all__ = ["DESC", "ErrorCode", "Controller", "IMPLEMENTED", "UNITS", "VEC_BROADCAST", "VEC_ELEMENTWISE",
            "unit_command_layout"]
@@ -107,6 +107,7 @@ def unit_command_layout() -> data.StructLayout:
     return data.StructLayout({
         "word": unsigned(128),
         "d": data.ArrayLayout(DESC, N_DESC_FIELDS),
+        "view": VIEW_LAYOUT,   # QUANT / QUANTR: the view register named by the view field (v0: zeros)
     })
 
 
@@ -253,19 +254,33 @@ class Controller(wiring.Component):
         for k in range(N_DESC_FIELDS):
             m.d.comb += d[k].as_value().eq(descs[word[5 * k:5 * k + 5]])
 
+        # view registers v1..v7 (v0, the identity, reads as zeros): VIEW's d0..d3 and perm
+        # fields, which follow its register field in VIEW_LAYOUT's order
+        view_regs_raw = [Signal(VIEW_LAYOUT, name=f"v{k}") for k in range(8)]
+        view_regs = Array(v.as_value() for v in view_regs_raw)
+        vspec = by_name["VIEW"]
+        v_off = dict((f.name, off) for f, off in vspec.field_offsets())
+        assert [v_off[f"d{k}"] for k in range(4)] + [v_off["perm"]] == [v_off["d0"] + 16 * k for k in range(5)]
+        assert dict((f.name, off) for f, off in by_name["QUANT"].field_offsets())["view"] == \
+            dict((f.name, off) for f, off in by_name["QUANTR"].field_offsets())["view"]
+
         # unsupported variants of implemented opcodes
         quant_view = field_slice(word, "QUANT", "view")
         unimpl_terms = []
         for name in by_name:
             if name not in IMPLEMENTED:
                 unimpl_terms.append(is_op[name])
-        unimpl_terms.append(is_op["QUANT"] & (quant_view != 0))
         unimpl_terms.append(is_op["QUANT"] & (d[1].fmt == Fmt.acc) &
                             ((d[0].rows != d[1].rows) | (d[0].cols != d[1].cols)))
-        # QUANTR: identity view only; an accumulator source whose rows are the tile's rows
+        # QUANTR with the identity view: an accumulator source whose rows are the tile's rows
         # (its blocks are the tile's blocks, as for QUANT)
-        unimpl_terms.append(is_op["QUANTR"] & (field_slice(word, "QUANTR", "view") != 0))
-        unimpl_terms.append(is_op["QUANTR"] & (d[1].fmt == Fmt.acc) & (d[0].cols != d[1].cols))
+        unimpl_terms.append(is_op["QUANTR"] & (quant_view == 0) & (d[1].fmt == Fmt.acc) & (d[0].cols != d[1].cols))
+        # QUANT / QUANTR through a view: an fp32 source, and a view the QNT unit reads one
+        # block per cycle (hw/top_view.py ViewSplit); accumulator sources are not built
+        m.submodules.view_split = vsplit = ViewSplit()
+        m.d.comb += [vsplit.view.eq(view_regs[quant_view]), vsplit.cols.eq(d[0].cols)]
+        unimpl_terms.append((is_op["QUANT"] | is_op["QUANTR"]) & (quant_view != 0) &
+                            ((d[1].fmt != Fmt.fp32) | ~vsplit.ok))
         unimpl_terms.append(is_op["GEMM"] & field_slice(word, "GEMM", "accum"))
         # a broadcast whose passes would span rows of a (a.cols not a multiple of L) needs a
         # gather of b (docs/hardware-top.md §7), unless b has a's shape (no repeat at all)
@@ -431,6 +446,7 @@ class Controller(wiring.Component):
         ]
         for k in range(N_DESC_FIELDS):
             m.d.comb += self.cmd.d[k].eq(d[k])
+        m.d.comb += self.cmd.view.eq(view_regs[quant_view])
 
         # -- state updates ---------------------------------------------------
         def dec(x):
@@ -468,6 +484,10 @@ class Controller(wiring.Component):
             for k in range(32):
                 with m.If(field_slice(word, "TDESC", "t") == k):
                     m.d.sync += descs_raw[k].eq(new_desc.as_value())
+        with m.If(issue & is_op["VIEW"]):
+            for k in range(1, 8):
+                with m.If(field_slice(word, "VIEW", "v") == k):
+                    m.d.sync += view_regs_raw[k].as_value().eq(word[v_off["d0"]:v_off["d0"] + VIEW_LAYOUT.size])
         with m.If(issue):
             m.d.sync += pc.eq(pc + 1)
 

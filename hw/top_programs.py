@@ -16,7 +16,7 @@ from pinta.sim.programs import ProgramBuilder
 __all__ = ["vector_chain_program", "vector_chain_inputs", "sfu_chain_program", "sfu_chain_inputs",
            "divsqrt_chain_program", "divsqrt_chain_inputs", "stein_chain_program", "stein_chain_inputs",
            "deq_program", "deq_inputs", "broadcast_program", "broadcast_inputs", "accf_program", "accf_inputs",
-           "quantr_program", "quantr_inputs"]
+           "quantr_program", "quantr_inputs", "view_chain_program", "view_chain_inputs"]
 
 
 def _vec(pb: ProgramBuilder, mnemonic: str, a, b=None, buf=None, **extra):
@@ -551,5 +551,67 @@ def quantr_program(cfg, inp: dict) -> ProgramBuilder:
     _quantr(pb, qb, pb.describe(Buffer.activations, Fmt.fp32, ld["a"].addr, 4, 8), 0)
     pb.emit("BARRIER")
     for name, t in (("qa", qa), ("qb", qb), ("y1", y1), ("y2", y2)):
+        pb.store(name, t)
+    return pb
+
+
+def view_chain_inputs(seed: int = 23):
+    """fp32 sources of :func:`view_chain_program` (scales differ per source, so the blocks'
+    exponents differ) and the consuming GEMMs' weights."""
+    rng = np.random.default_rng(seed)
+
+    def mat(r, c, scale):
+        return (rng.standard_normal((r, c)) * scale).astype(np.float32)
+
+    x = mat(8, 16, 2.0)
+    x[3] *= 1e-3          # one point's row much smaller: its blocks' exponents differ
+    return {"x": x, "x2": mat(8, 16, 40.0), "d": mat(4, 8, 1.0), "s": mat(5, 8, 7.0), "u": mat(3, 32, 0.1),
+            "g": mat(2, 32, 3.0), "w": mat(4, 6, 1.0), "w5": mat(5, 4, 1.0), "w8": mat(8, 3, 1.0),
+            "w16": mat(16, 4, 1.0)}
+
+
+def view_chain_program(cfg, inp: dict) -> ProgramBuilder:
+    """QUANT and QUANTR through views (the TT engine's address generation) from fp32 sources,
+    GEMMs consuming the results, and their STOREs.
+
+    * the TT forward's x view, (t, M1, M2) → (0, 2, 1) with t = 8, M1 = M2 = 4: a QUANT
+      (block columns are 4-word windows), and the same view as two QUANTR tiles (rows 0 and
+      32 of one operand; the compiler's weight-gradient tiles), back to back;
+    * the TT chain's (2, 2, 2, 4) → (0, 2, 1, 3) (block rows are the windows);
+    * a 5×8 transpose (5 columns: padded blocks), and (3, 4, 8) → (0, 2, 1) (an outer
+      axis of 3);
+    * the compiler's tq and dtq views ((t, M2, N1, r) → (0, 2, 3, 1), (t, N1, r, M2) →
+      (0, 3, 1, 2)) on fp32 sources, and (2, 4, 4, 2) → (0, 3, 1, 2), whose windows start
+      on odd elements;
+    * the identity view (v0) in between, and GEMMs reading every result.
+    """
+    from pinta.sim.isa import Buffer, Fmt, MacMode
+
+    pb = ProgramBuilder(cfg)
+    A, W, G = Buffer.activations, Buffer.weights, Buffer.gradients
+    ld = {k: pb.load_fp32(Buffer.optimizer if k.startswith("w") else A, v) for k, v in inp.items()}
+    out = {}
+    # TT forward x view: QUANT, then the same view as QUANTR tiles (rows 0 and 32 of xt)
+    vx = pb.view((8, 4, 4), (0, 2, 1))
+    out["xq"] = pb.quant(ld["x"], 8, 32, 4, view=vx, buf=W)
+    xt = pb.tensor(W, Fmt.smx8, 64, 4)
+    _quantr(pb, xt, ld["x2"], 0, view=vx)
+    _quantr(pb, xt, ld["x"], 32, view=vx)
+    out["xt"] = xt
+    out["dq"] = pb.quant(ld["d"], 12, 4, 8, view=pb.view((2, 2, 2, 4), (0, 2, 1, 3)), buf=W)
+    out["sq"] = pb.quant(ld["s"], 8, 8, 5, view=pb.view((5, 8), (1, 0)), buf=W)
+    out["id"] = pb.quant(ld["s"], 8, buf=W)                      # identity, between views
+    out["uq"] = pb.quant(ld["u"], 8, 24, 4, view=pb.view((3, 4, 8), (0, 2, 1)), buf=W)
+    out["tq"] = pb.quant(ld["x2"], 8, 16, 8, view=pb.view((4, 4, 4, 2), (0, 2, 3, 1)), buf=W)
+    out["dtq"] = pb.quant(ld["x"], 12, 16, 8, view=pb.view((4, 4, 2, 4), (0, 3, 1, 2)), buf=W)
+    out["gq"] = pb.quant(ld["g"], 4, 4, 16, view=pb.view((2, 4, 4, 2), (0, 3, 1, 2)), buf=W)
+    qw = {k: pb.quant(ld[k], 4 if k == "w16" else 8, buf=G) for k in ("w", "w5", "w8", "w16")}
+    out["y_xq"] = pb.gemm(out["xq"], qw["w"], MacMode.i8x8, buf=G)
+    out["y_xt"] = pb.gemm(xt, qw["w"], MacMode.i8x8, buf=G)
+    out["y_sq"] = pb.gemm(out["sq"], qw["w5"], MacMode.i8x8, buf=G)
+    out["y_dq"] = pb.gemm(out["dq"], qw["w8"], MacMode.i12x8, buf=G)
+    out["y_gq"] = pb.gemm(out["gq"], qw["w16"], MacMode.i4x4, buf=G)
+    pb.emit("BARRIER")
+    for name, t in out.items():
         pb.store(name, t)
     return pb

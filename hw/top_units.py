@@ -38,6 +38,7 @@ from .common import Precision, code_bits
 from .controller import DESC, ErrorCode, field_slice, unit_command_layout
 from .mac_array import MacArray, grid
 from .smx_quantizer import SMXQuantizer
+from .top_view import DIGITS, Odometer, ViewSplit
 
 __all__ = ["DmaUnit", "MacUnit", "QntUnit", "slot_params"]
 
@@ -566,12 +567,41 @@ class QntUnit(wiring.Component):
         is_deq = c.word[OPCODE_SHIFT:OPCODE_SHIFT + 8] == next(x.opcode for x in OPCODES.values() if x.mnemonic == "DEQ")
         ws = Signal(2)
         m.d.comb += ws.eq(Mux(src.fmt == Fmt.smx4, 1, Mux(src.fmt == Fmt.smx12, 3, 2)))
+        # ---- a view (QUANT, QUANTR; fp32 source): the controller accepted it, so it is
+        # separable and windowed (hw/top_view.py). Its digits are worked out from the command
+        # in the issue cycle; two odometers give block n's four row offsets A_i and four
+        # column offsets B_j in its read cycle I + 1 + n, and element (i, j) is source
+        # element A_i + B_j. Port i reads block row i's window from A_i + B_0 (row windows),
+        # or port j block column j's from A_0 + B_j (column windows). ----
+        m.submodules.view_split = vsplit = ViewSplit()
+        m.submodules.view_rows = od_r = Odometer()
+        m.submodules.view_cols = od_c = Odometer()
+        m.d.comb += [vsplit.view.eq(self.cmd.view), vsplit.cols.eq(self.cmd.d[0].cols)]
+        v_rows = Signal(DIGITS); v_cols = Signal(DIGITS); v_colwin = Signal(); v_on = Signal()
+        with m.If(self.start):
+            m.d.sync += [v_rows.eq(vsplit.rows), v_cols.eq(vsplit.cols_d), v_colwin.eq(vsplit.col_windows),
+                         v_on.eq(((self.cmd.word[OPCODE_SHIFT:OPCODE_SHIFT + 8] == _opcode("QUANT")) |
+                                  (self.cmd.word[OPCODE_SHIFT:OPCODE_SHIFT + 8] == _opcode("QUANTR")))
+                                 & (field_slice(self.cmd.word, "QUANT", "view") != 0))]
+        m.d.comb += [od_r.digits.eq(v_rows), od_c.digits.eq(v_cols),
+                     od_r.restart.eq(self.start), od_c.restart.eq(self.start | (active & (jb == dst.cb - 1))),
+                     od_r.advance.eq(active & (jb == dst.cb - 1)), od_c.advance.eq(active)]
+        A = [od_r.off[i] for i in range(4)]
+        B = [od_c.off[j] for j in range(4)]
+        win = [Signal(32, name=f"view_win{p}") for p in range(4)]
+        m.d.comb += [win[p].eq(Mux(v_colwin, A[0] + B[p], A[p] + B[0])) for p in range(4)]
+        v_half = []
+        for e in range(16):
+            i, j = e // 4, e % 4
+            h = Signal(3, name=f"view_h{e}")
+            m.d.comb += h.eq(Mux(v_colwin, win[j][0] + (A[i] - A[0]), win[i][0] + (B[j] - B[0])))
+            v_half.append(h)
         flats = []
         for r in range(4):
             port = getattr(self, f"r_row{r}")
             flat = Signal(32, name=f"flat{r}")
             m.d.comb += flat.eq((ib * 4 + r) * dst.cols + jb * 4)
-            addr = Mux(src_acc, src.addr + (n << 4) + 4 * r, src.addr + (flat >> 1))
+            addr = Mux(src_acc, src.addr + (n << 4) + 4 * r, src.addr + (Mux(v_on, win[r], flat) >> 1))
             if r == 0:
                 addr = Mux(is_deq, src.addr + n * ws, addr)
             m.d.comb += [port.en.eq(active & (~is_deq | (r == 0))), port.buf.eq(src.buf), port.addr.eq(addr)]
@@ -589,15 +619,19 @@ class QntUnit(wiring.Component):
             m.d.sync += [d_odd[r].eq(flats[r][0]),
                          d_rowok[r].eq(Mux(is_quantr, flats[r] < n_src, ib * 4 + r < dst.rows)),
                          d_colok[r].eq(jb * 4 + r < dst.cols)]
+        d_von = Signal(); d_vcolwin = Signal(); d_vhalf = [Signal(3, name=f"d_view_h{e}") for e in range(16)]
+        m.d.sync += [d_von.eq(v_on), d_vcolwin.eq(v_colwin)] + [d_vhalf[e].eq(v_half[e]) for e in range(16)]
         fbits = []
+        port_halves = [[getattr(self, f"r_row{p}").data[32 * h:32 * h + 32] for h in range(8)] for p in range(4)]
         for r in range(4):
-            port = getattr(self, f"r_row{r}")
-            halves = [port.data[32 * h:32 * h + 32] for h in range(8)]
+            halves = port_halves[r]
             for cc in range(4):
                 x = Signal(32, name=f"f{r}_{cc}")
                 hsel = Signal(3, name=f"hsel{r}_{cc}")
                 m.d.comb += hsel.eq(d_odd[r] + cc)
-                m.d.comb += x.eq(Mux(d_rowok[r] & d_colok[cc], pick(halves, hsel), 0))
+                # through a view: element (r, cc) from port r (row windows) or cc (column windows)
+                viewed = Mux(d_vcolwin, pick(port_halves[cc], d_vhalf[4 * r + cc]), pick(halves, d_vhalf[4 * r + cc]))
+                m.d.comb += x.eq(Mux(d_rowok[r] & d_colok[cc], Mux(d_von, viewed, pick(halves, hsel)), 0))
                 fbits.append(x)
         fvals, fexp = _fp32_to_fixed(m, fbits, "cvt")
         acc_vals = []
