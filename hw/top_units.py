@@ -15,7 +15,8 @@ I (docs/hardware-top.md has the derivation against docs/simulator.md):
   accumulate), accumulator record written in I + occupancy + 4 + (Kb - 1).
   With Kb = 1 that is exactly the model's latency; see docs/hardware-top.md
   for the Kb > 1 difference.
-* QNT: source block n read in I + 1 + n, quantizer (3 stages), result
+* QNT: source block n read in I + 1 + n (QUANTR: the tile's blocks; through a
+  view: the windows hw/top_view.py's odometers address), quantizer (3 stages), result
   written in I + n + 4; the last block lands in cycle I + occupancy + 4 =
   done, visible to a read in that cycle (transparent buffer reads). ACCF and
   DEQ: block n read in I + 1 + n, converted to FP32, written in I + 3 + n;
@@ -494,14 +495,16 @@ def _acc_to_fp32(m, v, e, acc_bits, name):
 
 
 class QntUnit(wiring.Component):
-    """QUANT (fp32 or accumulator source, identity view) on one :class:`SMXQuantizer`;
-    ACCF (accumulator -> FP32, one rounding) and DEQ (SMX -> FP32, exact) on 16
-    converters beside it.
+    """QUANT and QUANTR (fp32 source, identity or windowed view: hw/top_view.py;
+    accumulator source, identity view) on one :class:`SMXQuantizer`; ACCF (accumulator
+    -> FP32, one rounding) and DEQ (SMX -> FP32, exact) on 16 converters beside it.
 
     Members
     -------
-    start : In(1), cmd : In(unit_command_layout()), pc : In(16) -- issue strobe, command, its index
-    r_row0..3 : Out(ReadPortSignature(4)) -- source rows / accumulator record / (row 0) SMX record
+    start : In(1), cmd : In(unit_command_layout()), pc : In(16) -- issue strobe, command (with the
+        view register of a QUANT/QUANTR), its index
+    r_row0..3 : Out(ReadPortSignature(4)) -- source rows / a view's row or column windows /
+        accumulator record / (row 0) SMX record
     r_exp : Out(ReadPortSignature(1))     -- source block exponent word
     w_rec, w_exp : Out(WritePortSignature(3), (1)) -- SMX record, exponent slot
     w_row0..3 : Out(WritePortSignature(3)) -- FP32 block rows (ACCF, DEQ)
