@@ -242,10 +242,11 @@ def test_top_programs_verilator(top_model, tmp_path):
 def test_top_default_config_pysim():
     """The default configuration (4×4 PEs, 16 lanes): every GEMM case (paced tile drains
     included), the vector chain, the special-function chain, the divide / square-root chain and
-    the STEIN, DEQ and broadcast cases, in the Amaranth simulator."""
+    the STEIN, DEQ, broadcast, QUANTR and view cases, in the Amaranth simulator."""
     cfg = load_config("default")
     cases, want = _split({**gemm_cases(cfg), **vector_cases(cfg), **sfu_cases(cfg), **divsqrt_cases(cfg),
-                          **stein_cases(cfg), **deq_cases(cfg), **broadcast_cases(cfg)})
+                          **stein_cases(cfg), **deq_cases(cfg), **broadcast_cases(cfg), **quantr_cases(cfg),
+                          **view_cases(cfg)})
     results = run_pysim(cfg, cases, preload_dram=True)
     _check(cases, want, results, check_illegal, config="default")
 
