@@ -49,7 +49,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from pinta.config import PintaConfig
-from pinta.sim.isa import OPCODE_SHIFT, OPCODES, UNIT_SHIFT, FIELD_BITS, Fmt, Unit
+from pinta.sim.isa import NUM_VIEWS, OPCODE_SHIFT, OPCODES, UNIT_SHIFT, FIELD_BITS, Fmt, Unit
 from pinta.sim.timing import DESIGN, gemm_drain_cycles, vector_depth, vector_passes
 
 from .mac_array import beats_per_transfer, grid
@@ -256,7 +256,7 @@ class Controller(wiring.Component):
 
         # view registers v1..v7 (v0, the identity, reads as zeros): VIEW's d0..d3 and perm
         # fields, which follow its register field in VIEW_LAYOUT's order
-        view_regs_raw = [Signal(VIEW_LAYOUT, name=f"v{k}") for k in range(8)]
+        view_regs_raw = [Signal(VIEW_LAYOUT, name=f"v{k}") for k in range(NUM_VIEWS)]
         view_regs = Array(v.as_value() for v in view_regs_raw)
         vspec = by_name["VIEW"]
         v_off = dict((f.name, off) for f, off in vspec.field_offsets())
@@ -485,7 +485,7 @@ class Controller(wiring.Component):
                 with m.If(field_slice(word, "TDESC", "t") == k):
                     m.d.sync += descs_raw[k].eq(new_desc.as_value())
         with m.If(issue & is_op["VIEW"]):
-            for k in range(1, 8):
+            for k in range(1, NUM_VIEWS):
                 with m.If(field_slice(word, "VIEW", "v") == k):
                     m.d.sync += view_regs_raw[k].as_value().eq(word[v_off["d0"]:v_off["d0"] + VIEW_LAYOUT.size])
         with m.If(issue):

@@ -19,6 +19,8 @@ from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from pinta.sim.isa import VIEW_DIMS
+
 __all__ = ["TileRows", "tile_rows", "ViewSplit", "Odometer", "VIEW_LAYOUT", "DIGITS", "view_axes", "view_split",
            "odometer"]
 
@@ -147,7 +149,8 @@ def odometer(digits, n: int) -> list[int]:
     return out
 
 
-VIEW_LAYOUT = data.StructLayout({"dims": data.ArrayLayout(unsigned(16), 4), "perm": unsigned(8)})
+#: A view register: VIEW's d0..d3 and perm fields, in their encoding order (hw/controller.py checks).
+VIEW_LAYOUT = data.StructLayout({"dims": data.ArrayLayout(unsigned(16), VIEW_DIMS), "perm": unsigned(2 * VIEW_DIMS)})
 DIGITS = data.ArrayLayout(data.StructLayout({"radix": unsigned(16), "stride": unsigned(32)}), 4)
 
 
