@@ -49,12 +49,13 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from pinta.config import PintaConfig
-from pinta.sim.isa import OPCODE_SHIFT, OPCODES, UNIT_SHIFT, FIELD_BITS, Fmt, Unit
+from pinta.sim.isa import NUM_VIEWS, OPCODE_SHIFT, OPCODES, UNIT_SHIFT, FIELD_BITS, Fmt, Unit
 from pinta.sim.timing import DESIGN, gemm_drain_cycles, vector_depth, vector_passes
 
 from .mac_array import beats_per_transfer, grid
 from .common import Precision
 from .buffers import cdiv, pick
+from .top_view import VIEW_LAYOUT, ViewSplit, tile_rows
 
 __all__ = ["DESC", "ErrorCode", "Controller", "IMPLEMENTED", "UNITS", "VEC_BROADCAST", "VEC_ELEMENTWISE",
            "unit_command_layout"]
@@ -63,7 +64,7 @@ UNITS = ("CTRL", "DMA", "MAC", "QNT", "VEC")
 #: Opcodes the RTL executes in this version (others stop with ErrorCode.UNIMPLEMENTED).
 IMPLEMENTED = ("NOP", "TDESC", "VIEW", "BARRIER", "WAIT", "LOAD", "STORE", "GEMM", "QUANT", "ACCF", "DIFFQ",
                "VADD", "VSUB", "VMUL", "VNEG", "VSCALE", "VDTANH", "VTANH", "VSIN", "VCOS", "VDIV", "VSQRT",
-               "STEIN", "DEQ", "ADAM", "RNG")
+               "STEIN", "DEQ", "ADAM", "RNG", "QUANTR")
 #: Broadcast forms (b's rows repeated), in the order of the operation they are a form of
 #: (add, sub, mul): executed only where a pass never spans a row of a (see ``unimpl``).
 VEC_BROADCAST = ("VADDB", "VSUBB", "VMULB")
@@ -109,6 +110,7 @@ def unit_command_layout() -> data.StructLayout:
     return data.StructLayout({
         "word": unsigned(128),
         "d": data.ArrayLayout(DESC, N_DESC_FIELDS),
+        "view": VIEW_LAYOUT,   # QUANT / QUANTR: the view register named by the view field (v0: zeros)
     })
 
 
@@ -255,15 +257,33 @@ class Controller(wiring.Component):
         for k in range(N_DESC_FIELDS):
             m.d.comb += d[k].as_value().eq(descs[word[5 * k:5 * k + 5]])
 
+        # view registers v1..v7 (v0, the identity, reads as zeros): VIEW's d0..d3 and perm
+        # fields, which follow its register field in VIEW_LAYOUT's order
+        view_regs_raw = [Signal(VIEW_LAYOUT, name=f"v{k}") for k in range(NUM_VIEWS)]
+        view_regs = Array(v.as_value() for v in view_regs_raw)
+        vspec = by_name["VIEW"]
+        v_off = dict((f.name, off) for f, off in vspec.field_offsets())
+        assert [v_off[f"d{k}"] for k in range(4)] + [v_off["perm"]] == [v_off["d0"] + 16 * k for k in range(5)]
+        assert dict((f.name, off) for f, off in by_name["QUANT"].field_offsets())["view"] == \
+            dict((f.name, off) for f, off in by_name["QUANTR"].field_offsets())["view"]
+
         # unsupported variants of implemented opcodes
         quant_view = field_slice(word, "QUANT", "view")
         unimpl_terms = []
         for name in by_name:
             if name not in IMPLEMENTED:
                 unimpl_terms.append(is_op[name])
-        unimpl_terms.append(is_op["QUANT"] & (quant_view != 0))
         unimpl_terms.append(is_op["QUANT"] & (d[1].fmt == Fmt.acc) &
                             ((d[0].rows != d[1].rows) | (d[0].cols != d[1].cols)))
+        # QUANTR with the identity view: an accumulator source whose rows are the tile's rows
+        # (its blocks are the tile's blocks, as for QUANT)
+        unimpl_terms.append(is_op["QUANTR"] & (quant_view == 0) & (d[1].fmt == Fmt.acc) & (d[0].cols != d[1].cols))
+        # QUANT / QUANTR through a view: an fp32 source, and a view the QNT unit reads one
+        # block per cycle (hw/top_view.py ViewSplit); accumulator sources are not built
+        m.submodules.view_split = vsplit = ViewSplit()
+        m.d.comb += [vsplit.view.eq(view_regs[quant_view]), vsplit.cols.eq(d[0].cols)]
+        unimpl_terms.append((is_op["QUANT"] | is_op["QUANTR"]) & (quant_view != 0) &
+                            ((d[1].fmt != Fmt.fp32) | ~vsplit.ok))
         unimpl_terms.append(is_op["GEMM"] & field_slice(word, "GEMM", "accum"))
         # a broadcast whose passes would span rows of a (a.cols not a multiple of L) needs a
         # gather of b (docs/hardware-top.md §7), unless b has a's shape (no repeat at all)
@@ -284,6 +304,11 @@ class Controller(wiring.Component):
         if cfg.dram_bytes_per_cycle % 8:
             raise ValueError("the top needs dram_bytes_per_cycle to be a multiple of 8 (whole words per beat)")
         pr, pc_ = grid(cfg)
+        # QUANTR: the tile's blocks, ceil(n_rows / 4) · dst.cb with n_rows = src elements / dst.cols
+        # (sim/timing.py), a division by a run-time column count (hw/top_view.py TileRows)
+        n_rows = tile_rows(m, "quantr_rows", d[1].rows * d[1].cols, d[0].cols)
+        tile_nb = Signal(32)
+        m.d.comb += tile_nb.eq(cdiv(n_rows, cfg.block_size) * d[0].cb)
         with m.If(is_op["LOAD"] | is_op["STORE"]):
             beats = Signal(32)
             m.d.comb += beats.eq(cdiv(d[0].words, bw_words))
@@ -314,8 +339,8 @@ class Controller(wiring.Component):
             gocc = Signal(32)
             m.d.comb += gocc.eq(tiles * per + (kb - 1))
             m.d.comb += [occ.eq(gocc), lat.eq(gocc + DESIGN.mac_pipeline_depth + gemm_drain_cycles(cfg))]
-        with m.Elif(is_op["QUANT"] | is_op["ACCF"] | is_op["DEQ"]):
-            blocks = Mux(is_op["QUANT"], d[0].nb, d[1].nb)
+        with m.Elif(is_op["QUANT"] | is_op["ACCF"] | is_op["DEQ"] | is_op["QUANTR"]):
+            blocks = Mux(is_op["QUANT"], d[0].nb, Mux(is_op["QUANTR"], tile_nb, d[1].nb))
             m.d.comb += [occ.eq(blocks), lat.eq(blocks + DESIGN.qnt_depth)]
         with m.Elif(is_op["DIFFQ"]):
             m.d.comb += [occ.eq(d[0].nb << 1), lat.eq((d[0].nb << 1) + DESIGN.qnt_depth)]
@@ -443,6 +468,7 @@ class Controller(wiring.Component):
         ]
         for k in range(N_DESC_FIELDS):
             m.d.comb += self.cmd.d[k].eq(d[k])
+        m.d.comb += self.cmd.view.eq(view_regs[quant_view])
 
         # -- state updates ---------------------------------------------------
         def dec(x):
@@ -480,6 +506,10 @@ class Controller(wiring.Component):
             for k in range(32):
                 with m.If(field_slice(word, "TDESC", "t") == k):
                     m.d.sync += descs_raw[k].eq(new_desc.as_value())
+        with m.If(issue & is_op["VIEW"]):
+            for k in range(1, NUM_VIEWS):
+                with m.If(field_slice(word, "VIEW", "v") == k):
+                    m.d.sync += view_regs_raw[k].as_value().eq(word[v_off["d0"]:v_off["d0"] + VIEW_LAYOUT.size])
         with m.If(issue):
             m.d.sync += pc.eq(pc + 1)
 

@@ -17,7 +17,8 @@ __all__ = ["vector_chain_program", "vector_chain_inputs", "sfu_chain_program", "
            "divsqrt_chain_program", "divsqrt_chain_inputs", "stein_chain_program", "stein_chain_inputs",
            "deq_program", "deq_inputs", "broadcast_program", "broadcast_inputs", "accf_program", "accf_inputs",
            "adam_chain_program", "adam_chain_inputs", "rng_chain_program", "rng_chain_inputs", "RNG_CHAIN",
-           "reduce_chain_program", "reduce_chain_inputs"]
+           "reduce_chain_program", "reduce_chain_inputs", "quantr_program", "quantr_inputs",
+           "view_chain_program", "view_chain_inputs"]
 
 
 def _vec(pb: ProgramBuilder, mnemonic: str, a, b=None, buf=None, **extra):
@@ -721,3 +722,127 @@ def reduce_chain_inputs(seed: int = 21, rows: int = 7, cols: int = 5):
     c[:, 0] = [1e38, 1e38, 1e38, 1e38, -1e38, -1e38, -1e38, -1e38, 1e-45]  # overflows only in some orders
     s[0, :] = [-0.0, -0.0, -0.0]
     return x, y, z, c, s
+
+
+def _quantr(pb: ProgramBuilder, dst, src, row: int, view: int = 0) -> None:
+    pb.use(dst, src)
+    pb.emit("QUANTR", dst=dst.reg, src=src.reg, view=view, row=row)
+
+
+def quantr_inputs(seed: int = 21):
+    """fp32 sources of :func:`quantr_program`: row tiles of very different scales (so the
+    tiles' block exponents differ), two GEMM operands and a second GEMM's weights."""
+    rng = np.random.default_rng(seed)
+
+    def mat(r, c, scale):
+        return (rng.standard_normal((r, c)) * scale).astype(np.float32)
+
+    return {"a": mat(4, 16, 3.0), "b": mat(3, 8, 1e-3), "c": mat(4, 8, 50.0), "x": mat(8, 4, 1.0),
+            "w": mat(4, 8, 0.5), "v": mat(4, 6, 1.0), "u": mat(8, 5, 1.0)}
+
+
+def quantr_program(cfg, inp: dict) -> ProgramBuilder:
+    """QUANTR with the identity view (row tiles of an SMX operand, as the training
+    compiler builds its weight-gradient operands), then GEMMs that consume the tiled operands.
+
+    * ``qa`` (smx8, 22×4): a 4×16 fp32 source as rows 0..15 (a reshape: 16 rows of dst's 4
+      columns) and a 3×8 source as rows 16..21 (a tile of 6 rows, not whole blocks, ending at
+      dst's last row), back to back;
+    * ``qb`` (smx12, 12×8): an accumulator (a GEMM result, 8×8) as rows 4..11, then a 4×8 fp32
+      source as rows 0..3 right behind it (the tiles' order is not the rows');
+    * a QUANT and a QUANTR back to back on the QNT unit, the QUANTR's consumer (a GEMM)
+      waiting for its done (RAW), and a QUANTR that overwrites a tile that a GEMM in flight
+      still reads (WAR);
+    * the tiled operands, the GEMMs' accumulators and their STOREs.
+    """
+    from pinta.sim.isa import Buffer, Fmt, MacMode
+
+    pb = ProgramBuilder(cfg)
+    ld = {k: pb.load_fp32(Buffer.activations if k in "abcx" else Buffer.optimizer, v) for k, v in inp.items()}
+    # qa and qb over words that hold other data (a LOAD): a tile writes its records and
+    # exponent slots only, the rest of the words (the last exponent word's unused slots
+    # included) keep what they hold
+    junk = pb.load_fp32(Buffer.weights, np.arange(1, 65, dtype=np.float32).reshape(2, 32))
+    qa = pb.describe(Buffer.weights, Fmt.smx8, junk.addr, 22, 4)
+    qb = pb.describe(Buffer.weights, Fmt.smx12, junk.addr + qa.descriptor(cfg).words, 12, 8)
+    assert qb.addr + qb.descriptor(cfg).words <= junk.addr + junk.descriptor(cfg).words
+    _quantr(pb, qa, ld["a"], 0)
+    _quantr(pb, qa, ld["b"], 16)
+    # an accumulator source: Q(x)·Q(w), 8×8
+    acc = pb.gemm(pb.quant(ld["x"], 8, buf=Buffer.gradients), pb.quant(ld["w"], 8, buf=Buffer.gradients),
+                  MacMode.i8x8, buf=Buffer.gradients)
+    _quantr(pb, qb, acc, 4)
+    _quantr(pb, qb, ld["c"], 0)
+    # consumers: qa (22×4) · Q(v) (4×6), and qb (12×8) · Q(u) (8×5) in INT12 × INT8
+    qv = pb.quant(ld["v"], 8, buf=Buffer.gradients)
+    y1 = pb.gemm(qa, qv, MacMode.i8x8, buf=Buffer.gradients)
+    y2 = pb.gemm(qb, pb.quant(ld["u"], 8, buf=Buffer.gradients), MacMode.i12x8, buf=Buffer.gradients)
+    # WAR: rows 0..3 of qb rewritten (from the first 32 elements of a, seen as 4×8) while
+    # the GEMM above still reads qb
+    _quantr(pb, qb, pb.describe(Buffer.activations, Fmt.fp32, ld["a"].addr, 4, 8), 0)
+    pb.emit("BARRIER")
+    for name, t in (("qa", qa), ("qb", qb), ("y1", y1), ("y2", y2)):
+        pb.store(name, t)
+    return pb
+
+
+def view_chain_inputs(seed: int = 23):
+    """fp32 sources of :func:`view_chain_program` (scales differ per source, so the blocks'
+    exponents differ) and the consuming GEMMs' weights."""
+    rng = np.random.default_rng(seed)
+
+    def mat(r, c, scale):
+        return (rng.standard_normal((r, c)) * scale).astype(np.float32)
+
+    x = mat(8, 16, 2.0)
+    x[3] *= 1e-3          # one point's row much smaller: its blocks' exponents differ
+    return {"x": x, "x2": mat(8, 16, 40.0), "d": mat(4, 8, 1.0), "s": mat(5, 8, 7.0), "u": mat(3, 32, 0.1),
+            "g": mat(2, 32, 3.0), "w": mat(4, 6, 1.0), "w5": mat(5, 4, 1.0), "w8": mat(8, 3, 1.0),
+            "w16": mat(16, 4, 1.0)}
+
+
+def view_chain_program(cfg, inp: dict) -> ProgramBuilder:
+    """QUANT and QUANTR through views (the TT engine's address generation) from fp32 sources,
+    GEMMs consuming the results, and their STOREs.
+
+    * the TT forward's x view, (t, M1, M2) → (0, 2, 1) with t = 8, M1 = M2 = 4: a QUANT
+      (block columns are 4-word windows), and the same view as two QUANTR tiles (rows 0 and
+      32 of one operand; the compiler's weight-gradient tiles), back to back;
+    * the TT chain's (2, 2, 2, 4) → (0, 2, 1, 3) (block rows are the windows);
+    * a 5×8 transpose (5 columns: padded blocks), and (3, 4, 8) → (0, 2, 1) (an outer
+      axis of 3);
+    * the compiler's tq and dtq views ((t, M2, N1, r) → (0, 2, 3, 1), (t, N1, r, M2) →
+      (0, 3, 1, 2)) on fp32 sources, and (2, 4, 4, 2) → (0, 3, 1, 2), whose windows start
+      on odd elements;
+    * the identity view (v0) in between, and GEMMs reading every result.
+    """
+    from pinta.sim.isa import Buffer, Fmt, MacMode
+
+    pb = ProgramBuilder(cfg)
+    A, W, G = Buffer.activations, Buffer.weights, Buffer.gradients
+    ld = {k: pb.load_fp32(Buffer.optimizer if k.startswith("w") else A, v) for k, v in inp.items()}
+    out = {}
+    # TT forward x view: QUANT, then the same view as QUANTR tiles (rows 0 and 32 of xt)
+    vx = pb.view((8, 4, 4), (0, 2, 1))
+    out["xq"] = pb.quant(ld["x"], 8, 32, 4, view=vx, buf=W)
+    xt = pb.tensor(W, Fmt.smx8, 64, 4)
+    _quantr(pb, xt, ld["x2"], 0, view=vx)
+    _quantr(pb, xt, ld["x"], 32, view=vx)
+    out["xt"] = xt
+    out["dq"] = pb.quant(ld["d"], 12, 4, 8, view=pb.view((2, 2, 2, 4), (0, 2, 1, 3)), buf=W)
+    out["sq"] = pb.quant(ld["s"], 8, 8, 5, view=pb.view((5, 8), (1, 0)), buf=W)
+    out["id"] = pb.quant(ld["s"], 8, buf=W)                      # identity, between views
+    out["uq"] = pb.quant(ld["u"], 8, 24, 4, view=pb.view((3, 4, 8), (0, 2, 1)), buf=W)
+    out["tq"] = pb.quant(ld["x2"], 8, 16, 8, view=pb.view((4, 4, 4, 2), (0, 2, 3, 1)), buf=W)
+    out["dtq"] = pb.quant(ld["x"], 12, 16, 8, view=pb.view((4, 4, 2, 4), (0, 3, 1, 2)), buf=W)
+    out["gq"] = pb.quant(ld["g"], 4, 4, 16, view=pb.view((2, 4, 4, 2), (0, 3, 1, 2)), buf=W)
+    qw = {k: pb.quant(ld[k], 4 if k == "w16" else 8, buf=G) for k in ("w", "w5", "w8", "w16")}
+    out["y_xq"] = pb.gemm(out["xq"], qw["w"], MacMode.i8x8, buf=G)
+    out["y_xt"] = pb.gemm(xt, qw["w"], MacMode.i8x8, buf=G)
+    out["y_sq"] = pb.gemm(out["sq"], qw["w5"], MacMode.i8x8, buf=G)
+    out["y_dq"] = pb.gemm(out["dq"], qw["w8"], MacMode.i12x8, buf=G)
+    out["y_gq"] = pb.gemm(out["gq"], qw["w16"], MacMode.i4x4, buf=G)
+    pb.emit("BARRIER")
+    for name, t in out.items():
+        pb.store(name, t)
+    return pb

@@ -15,7 +15,8 @@ I (docs/hardware-top.md has the derivation against docs/simulator.md):
   accumulate), accumulator record written in I + occupancy + 4 + (Kb - 1).
   With Kb = 1 that is exactly the model's latency; see docs/hardware-top.md
   for the Kb > 1 difference.
-* QNT: source block n read in I + 1 + n, quantizer (3 stages), result
+* QNT: source block n read in I + 1 + n (QUANTR: the tile's blocks; through a
+  view: the windows hw/top_view.py's odometers address), quantizer (3 stages), result
   written in I + n + 4; the last block lands in cycle I + occupancy + 4 =
   done, visible to a read in that cycle (transparent buffer reads). ACCF and
   DEQ: block n read in I + 1 + n, converted to FP32, written in I + 3 + n;
@@ -38,6 +39,7 @@ from .common import Precision, code_bits
 from .controller import DESC, ErrorCode, field_slice, unit_command_layout
 from .mac_array import MacArray, grid
 from .smx_quantizer import SMXQuantizer
+from .top_view import DIGITS, Odometer, ViewSplit
 
 __all__ = ["DmaUnit", "MacUnit", "QntUnit", "slot_params"]
 
@@ -46,6 +48,10 @@ def slot_params(cfg: PintaConfig) -> tuple[int, int]:
     """(exponent slot bits, log2 slots per word)."""
     s = 8 if cfg.exponent_bits <= 8 else 16
     return s, (64 // s).bit_length() - 1
+
+
+def _opcode(mnemonic: str) -> int:
+    return next(x.opcode for x in OPCODES.values() if x.mnemonic == mnemonic)
 
 
 def _eff(m, start, new, reg, name):
@@ -489,14 +495,16 @@ def _acc_to_fp32(m, v, e, acc_bits, name):
 
 
 class QntUnit(wiring.Component):
-    """QUANT (fp32 or accumulator source, identity view) on one :class:`SMXQuantizer`;
-    ACCF (accumulator -> FP32, one rounding) and DEQ (SMX -> FP32, exact) on 16
-    converters beside it.
+    """QUANT and QUANTR (fp32 source, identity or windowed view: hw/top_view.py;
+    accumulator source, identity view) on one :class:`SMXQuantizer`; ACCF (accumulator
+    -> FP32, one rounding) and DEQ (SMX -> FP32, exact) on 16 converters beside it.
 
     Members
     -------
-    start : In(1), cmd : In(unit_command_layout()), pc : In(16) -- issue strobe, command, its index
-    r_row0..3 : Out(ReadPortSignature(4)) -- source rows / accumulator record / (row 0) SMX record
+    start : In(1), cmd : In(unit_command_layout()), pc : In(16) -- issue strobe, command (with the
+        view register of a QUANT/QUANTR), its index
+    r_row0..3 : Out(ReadPortSignature(4)) -- source rows / a view's row or column windows /
+        accumulator record / (row 0) SMX record
     r_exp : Out(ReadPortSignature(1))     -- source block exponent word
     w_rec, w_exp : Out(WritePortSignature(3), (1)) -- SMX record, exponent slot
     w_row0..3 : Out(WritePortSignature(3)) -- FP32 block rows (ACCF, DEQ)
@@ -532,6 +540,18 @@ class QntUnit(wiring.Component):
                      src.eq(Mux(is_diffq, Mux(phase, c.d[3].as_value(), c.d[2].as_value()), c.d[1].as_value()))]
         active = Signal()
         n = Signal(32); ib = Signal(16); jb = Signal(16)
+        # QUANTR: the tile is the source's elements as whole rows of dst's columns, written
+        # from dst block (row / 4) · cb on; its last block row is the one whose next row
+        # would start at or past the source's end (no division: the controller's TileRows
+        # gives the occupancy, this gives the same count).
+        is_quantr = c.word[OPCODE_SHIFT:OPCODE_SHIFT + 8] == _opcode("QUANTR")
+        n_src = Signal(32)
+        m.d.comb += n_src.eq(src.rows * src.cols)
+        bs = cfg.block_size
+        tile_end = Signal()
+        m.d.comb += tile_end.eq((jb == dst.cb - 1) & ((ib + 1) * bs * dst.cols >= n_src))
+        n_base = Signal(32)
+        m.d.comb += n_base.eq(Mux(is_quantr, (field_slice(c.word, "QUANTR", "row") >> 2) * dst.cb, 0))
         with m.If(self.start):
             m.d.sync += [active.eq(1), n.eq(0), ib.eq(0), jb.eq(0), phase.eq(0)]
         with m.Elif(active):
@@ -540,7 +560,7 @@ class QntUnit(wiring.Component):
                 m.d.sync += [jb.eq(0), ib.eq(ib + 1)]
             with m.Else():
                 m.d.sync += jb.eq(jb + 1)
-            with m.If(n == dst.nb - 1):
+            with m.If(Mux(is_quantr, tile_end, n == dst.nb - 1)):
                 with m.If(is_diffq & ~phase):
                     m.d.sync += [phase.eq(1), n.eq(0), ib.eq(0), jb.eq(0)]
                 with m.Else():
@@ -550,12 +570,41 @@ class QntUnit(wiring.Component):
         is_deq = c.word[OPCODE_SHIFT:OPCODE_SHIFT + 8] == next(x.opcode for x in OPCODES.values() if x.mnemonic == "DEQ")
         ws = Signal(2)
         m.d.comb += ws.eq(Mux(src.fmt == Fmt.smx4, 1, Mux(src.fmt == Fmt.smx12, 3, 2)))
+        # ---- a view (QUANT, QUANTR; fp32 source): the controller accepted it, so it is
+        # separable and windowed (hw/top_view.py). Its digits are worked out from the command
+        # in the issue cycle; two odometers give block n's four row offsets A_i and four
+        # column offsets B_j in its read cycle I + 1 + n, and element (i, j) is source
+        # element A_i + B_j. Port i reads block row i's window from A_i + B_0 (row windows),
+        # or port j block column j's from A_0 + B_j (column windows). ----
+        m.submodules.view_split = vsplit = ViewSplit()
+        m.submodules.view_rows = od_r = Odometer()
+        m.submodules.view_cols = od_c = Odometer()
+        m.d.comb += [vsplit.view.eq(self.cmd.view), vsplit.cols.eq(self.cmd.d[0].cols)]
+        v_rows = Signal(DIGITS); v_cols = Signal(DIGITS); v_colwin = Signal(); v_on = Signal()
+        with m.If(self.start):
+            m.d.sync += [v_rows.eq(vsplit.rows), v_cols.eq(vsplit.cols_d), v_colwin.eq(vsplit.col_windows),
+                         v_on.eq(((self.cmd.word[OPCODE_SHIFT:OPCODE_SHIFT + 8] == _opcode("QUANT")) |
+                                  (self.cmd.word[OPCODE_SHIFT:OPCODE_SHIFT + 8] == _opcode("QUANTR")))
+                                 & (field_slice(self.cmd.word, "QUANT", "view") != 0))]
+        m.d.comb += [od_r.digits.eq(v_rows), od_c.digits.eq(v_cols),
+                     od_r.restart.eq(self.start), od_c.restart.eq(self.start | (active & (jb == dst.cb - 1))),
+                     od_r.advance.eq(active & (jb == dst.cb - 1)), od_c.advance.eq(active)]
+        A = [od_r.off[i] for i in range(4)]
+        B = [od_c.off[j] for j in range(4)]
+        win = [Signal(32, name=f"view_win{p}") for p in range(4)]
+        m.d.comb += [win[p].eq(Mux(v_colwin, A[0] + B[p], A[p] + B[0])) for p in range(4)]
+        v_half = []
+        for e in range(16):
+            i, j = e // 4, e % 4
+            h = Signal(3, name=f"view_h{e}")
+            m.d.comb += h.eq(Mux(v_colwin, win[j][0] + (A[i] - A[0]), win[i][0] + (B[j] - B[0])))
+            v_half.append(h)
         flats = []
         for r in range(4):
             port = getattr(self, f"r_row{r}")
             flat = Signal(32, name=f"flat{r}")
             m.d.comb += flat.eq((ib * 4 + r) * dst.cols + jb * 4)
-            addr = Mux(src_acc, src.addr + (n << 4) + 4 * r, src.addr + (flat >> 1))
+            addr = Mux(src_acc, src.addr + (n << 4) + 4 * r, src.addr + (Mux(v_on, win[r], flat) >> 1))
             if r == 0:
                 addr = Mux(is_deq, src.addr + n * ws, addr)
             m.d.comb += [port.en.eq(active & (~is_deq | (r == 0))), port.buf.eq(src.buf), port.addr.eq(addr)]
@@ -570,17 +619,22 @@ class QntUnit(wiring.Component):
         d_accf_early = Signal()
         m.d.sync += d_accf_early.eq(c.word[120:128] == 0x31)
         for r in range(4):
-            m.d.sync += [d_odd[r].eq(flats[r][0]), d_rowok[r].eq(ib * 4 + r < dst.rows),
+            m.d.sync += [d_odd[r].eq(flats[r][0]),
+                         d_rowok[r].eq(Mux(is_quantr, flats[r] < n_src, ib * 4 + r < dst.rows)),
                          d_colok[r].eq(jb * 4 + r < dst.cols)]
+        d_von = Signal(); d_vcolwin = Signal(); d_vhalf = [Signal(3, name=f"d_view_h{e}") for e in range(16)]
+        m.d.sync += [d_von.eq(v_on), d_vcolwin.eq(v_colwin)] + [d_vhalf[e].eq(v_half[e]) for e in range(16)]
         fbits = []
+        port_halves = [[getattr(self, f"r_row{p}").data[32 * h:32 * h + 32] for h in range(8)] for p in range(4)]
         for r in range(4):
-            port = getattr(self, f"r_row{r}")
-            halves = [port.data[32 * h:32 * h + 32] for h in range(8)]
+            halves = port_halves[r]
             for cc in range(4):
                 x = Signal(32, name=f"f{r}_{cc}")
                 hsel = Signal(3, name=f"hsel{r}_{cc}")
                 m.d.comb += hsel.eq(d_odd[r] + cc)
-                m.d.comb += x.eq(Mux(d_rowok[r] & d_colok[cc], pick(halves, hsel), 0))
+                # through a view: element (r, cc) from port r (row windows) or cc (column windows)
+                viewed = Mux(d_vcolwin, pick(port_halves[cc], d_vhalf[4 * r + cc]), pick(halves, d_vhalf[4 * r + cc]))
+                m.d.comb += x.eq(Mux(d_rowok[r] & d_colok[cc], Mux(d_von, viewed, pick(halves, hsel)), 0))
                 fbits.append(x)
         fvals, fexp = _fp32_to_fixed(m, fbits, "cvt")
         acc_vals = []
@@ -676,11 +730,14 @@ class QntUnit(wiring.Component):
                      self.fault_pc.eq(f2_pc)]
 
         # block info through the quantizer's stages (it never stalls: o.ready = 1)
+        # n: dst's block index; tile: a QUANTR, whose exponent write leaves the word's other
+        # slots alone (the layout's zero padding after the last slot is the whole QUANT's)
         info = data.StructLayout({"n": unsigned(32), "addr": unsigned(32), "nb": unsigned(30), "buf": unsigned(2),
-                                  "w": unsigned(2)})
+                                  "w": unsigned(2), "tile": unsigned(1)})
         cur = Signal(info)
         wq = Mux(dst.fmt == Fmt.smx4, 1, Mux(dst.fmt == Fmt.smx12, 3, 2))
-        m.d.sync += [cur.n.eq(n), cur.addr.eq(dst.addr), cur.nb.eq(dst.nb), cur.buf.eq(dst.buf), cur.w.eq(wq)]
+        m.d.sync += [cur.n.eq(n_base + n), cur.addr.eq(dst.addr), cur.nb.eq(dst.nb), cur.buf.eq(dst.buf),
+                     cur.w.eq(wq), cur.tile.eq(is_quantr)]
         stages = [cur]
         for s in range(SMXQuantizer.LATENCY):
             nxt = Signal(info, name=f"qinfo{s}")
@@ -703,7 +760,7 @@ class QntUnit(wiring.Component):
         m.d.comb += slot_val.eq(ex)
         exp_word = Signal(64)
         m.d.comb += exp_word.eq(slot_val.as_unsigned() << (slot_sel * slot))
-        last = o.n == o.nb - 1
+        last = (o.n == o.nb - 1) & ~o.tile
         sb = slot // 8
         one = Signal(8)
         m.d.comb += one.eq(((1 << sb) - 1) << (slot_sel * sb))

@@ -48,8 +48,9 @@ from pinta.config import load_config
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 from top_cases import (accf_cases, adam_cases, broadcast_cases, check_illegal, compare, deq_cases,  # noqa: E402
-                       divsqrt_cases, gemm_cases, illegal_cases, noncanonical_nan_lanes, reduce_cases, report,
-                       rng_cases, run_cocotb, run_pysim, sfu_cases, stein_cases, vec_write_overlap, vector_cases)
+                       divsqrt_cases, gemm_cases, illegal_cases, noncanonical_nan_lanes, quantr_cases, reduce_cases,
+                       report, rng_cases, run_cocotb, run_pysim, sfu_cases, stein_cases, vec_write_overlap,
+                       vector_cases, view_cases)
 
 
 def _check(cases, want, results, checker, config: str = "tiny") -> None:
@@ -78,7 +79,8 @@ def pysim_run():
     g_cases, g_want = _split({k: v for k, v in gemm_cases(cfg).items() if k in PYSIM_GEMM})
     v_cases, v_want = _split({**vector_cases(cfg), **sfu_cases(cfg), **divsqrt_cases(cfg), **stein_cases(cfg),
                               **deq_cases(cfg), **broadcast_cases(cfg), **accf_cases(cfg), **adam_cases(cfg),
-                              **rng_cases(cfg), **reduce_cases(cfg)})
+                              **rng_cases(cfg), **reduce_cases(cfg),
+                              **quantr_cases(cfg), **view_cases(cfg)})
     i_cases, i_want = illegal_cases(cfg)
     results = run_pysim(cfg, {**g_cases, **v_cases, **i_cases}, preload_dram=True)
     return (g_cases, g_want), (v_cases, v_want), (i_cases, i_want), results
@@ -240,7 +242,8 @@ def test_top_programs_verilator(top_model, tmp_path):
     g_cases, g_want = _split({**gemm_cases(cfg), **vector_cases(cfg), **sfu_cases(cfg, large=True),
                               **divsqrt_cases(cfg, large=True), **stein_cases(cfg), **deq_cases(cfg),
                               **broadcast_cases(cfg), **accf_cases(cfg), **adam_cases(cfg, large=True),
-                              **rng_cases(cfg), **reduce_cases(cfg)})
+                              **rng_cases(cfg), **reduce_cases(cfg),
+                              **quantr_cases(cfg), **view_cases(cfg)})
     i_cases, i_want = illegal_cases(cfg)
     cases = {**g_cases, **i_cases}
     want = {**g_want, **i_want}
@@ -252,11 +255,12 @@ def test_top_programs_verilator(top_model, tmp_path):
 def test_top_default_config_pysim():
     """The default configuration (4×4 PEs, 16 lanes): every GEMM case (paced tile drains
     included), the vector chain, the special-function chain, the divide / square-root chain and
-    the STEIN, DEQ, broadcast, ACCF, ADAM and RNG cases, in the Amaranth simulator."""
+    the STEIN, DEQ, broadcast, ACCF, ADAM, RNG, reduction, QUANTR and view cases, in the Amaranth simulator."""
     cfg = load_config("default")
     cases, want = _split({**gemm_cases(cfg), **vector_cases(cfg), **sfu_cases(cfg), **divsqrt_cases(cfg),
                           **stein_cases(cfg), **deq_cases(cfg), **broadcast_cases(cfg), **accf_cases(cfg),
-                          **adam_cases(cfg), **rng_cases(cfg), **reduce_cases(cfg)})
+                          **adam_cases(cfg), **rng_cases(cfg), **reduce_cases(cfg),
+                              **quantr_cases(cfg), **view_cases(cfg)})
     results = run_pysim(cfg, cases, preload_dram=True)
     _check(cases, want, results, check_illegal, config="default")
 
@@ -279,3 +283,44 @@ def test_pinta_verilog_top_lint_clean(tmp_path):
     assert main(["verilog", "--config", "tiny", "-o", str(tmp_path), "--block", "pinta_top"]) == 0
     result = lint(tmp_path / "pinta_top.v", "pinta_top")
     assert result.ok, "lint warnings:\n" + "\n".join(result.warnings[:30])
+
+
+def test_top_quantr_pysim(pysim_run):
+    """QUANTR with the identity view: row tiles of two SMX operands from fp32 sources (a
+    reshape, a tile of 6 rows ending at dst's last row) and from an accumulator, written out of
+    row order, a QUANT and a QUANTR back to back, GEMMs consuming the tiled operands (RAW) and
+    a QUANTR over a tile a GEMM in flight reads (WAR): every stored word, cycles, busy and
+    stall equal the simulator's."""
+    _, (cases, want), _, results = pysim_run
+    an = want["quantr_tiles"]["analysis"]
+    sched = an.schedule
+    # the case does what it is for: a QNT instruction issued the cycle a QUANTR's occupancy ends
+    assert any(a.mnemonic == "QUANTR" and b.unit.name == "QNT" and b.issue == a.issue + a.occupancy
+               for a, b in zip([e for e in sched if e.unit.name == "QNT"], [e for e in sched if e.unit.name == "QNT"][1:]))
+    assert any(e.mnemonic == "QUANTR" and an.program[i]["row"] > 0 for i, e in enumerate(sched))
+    _check({"quantr_tiles": cases["quantr_tiles"]}, want, results, compare)
+
+
+def test_top_views_pysim(pysim_run):
+    """QUANT and QUANTR through views (the TT engine's address generation; hw/top_view.py)
+    from fp32 sources, with row and column windows, odd window starts, padded blocks and the
+    identity view in between, GEMMs consuming the results: every stored word, cycles, busy
+    and stall equal the simulator's. An accumulator source through a view, and an fp32 view
+    without 4-word windows, stop with error 2 (not implemented)."""
+    from pinta.hw.top_view import view_split
+
+    _, (cases, want), _, results = pysim_run
+    an = want["view_chain"]["analysis"]
+    # the case does what it is for: QUANT and QUANTR, both window kinds, every view readable
+    kinds, names = set(), set()
+    for i, ins in enumerate(an.program):
+        if ins.mnemonic in ("QUANT", "QUANTR") and ins["view"]:
+            v = an.views[i][ins["view"]]
+            sp = view_split(v.dims, v.perm, an.descriptors[i][ins["dst"]].cols)
+            assert sp is not None
+            names.add(ins.mnemonic)
+            kinds.add(sp[2])
+    assert kinds == {False, True}
+    assert names == {"QUANT", "QUANTR"}
+    _check({k: cases[k] for k in ("view_chain", "view_acc_unimplemented", "view_unwindowed_unimplemented")},
+           want, results, check_illegal)

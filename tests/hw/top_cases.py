@@ -22,8 +22,9 @@ from pinta.hw.fp32.arith import CANONICAL_NAN
 from pinta.hw.top_programs import (accf_inputs, accf_program, adam_chain_inputs, adam_chain_program, broadcast_inputs,
                                    broadcast_program, deq_inputs, deq_program, divsqrt_chain_inputs,
                                    divsqrt_chain_program, reduce_chain_inputs, reduce_chain_program, rng_chain_inputs,
-                                   rng_chain_program, sfu_chain_inputs,
-                                   sfu_chain_program, stein_chain_inputs, stein_chain_program, vector_chain_program)
+                                   quantr_inputs, quantr_program, rng_chain_program, sfu_chain_inputs,
+                                   sfu_chain_program, stein_chain_inputs, stein_chain_program, vector_chain_program,
+                                   view_chain_inputs, view_chain_program)
 from pinta.sim.isa import Fmt
 from pinta.sim.programs import ProgramBuilder, diffquant_first_layer_program, gemm_program
 
@@ -475,3 +476,47 @@ def report(cases_want: dict, results: dict) -> str:
             sim_total = want["analysis"].total_cycles if "analysis" in want else want["prefix"].total_cycles
         lines.append(f"  {name:20s} cycles rtl {g['cycles']:5d} sim {sim_total:5d}  busy {g['busy']}  stall {g['stall']}")
     return "\n".join(lines)
+
+
+def _unimplemented_case(cfg, pb: ProgramBuilder):
+    """A program whose last instruction this RTL refuses with error 2: the case and its
+    expectation (code, index, the valid prefix's analysis), as in :func:`illegal_cases`."""
+    k = len(pb.program) - 1
+    m = Machine(cfg)
+    for addr, image in pb.input_images().items():
+        m.dram_write(addr, image)
+    prefix = m.run(pb.program[:k]).analysis
+    case = {"program": [f"{encode(i):032x}" for i in pb.program], "read": {},
+            "dram": {str(addr // 8): [int(w) for w in image] for addr, image in pb.input_images().items()}}
+    return case, {"code": ErrorCode.UNIMPLEMENTED.value, "k": k, "prefix": prefix}
+
+
+def quantr_cases(cfg):
+    """QUANTR with the identity view from fp32 and accumulator sources (``quantr_tiles``)."""
+    return {"quantr_tiles": make_case(cfg, quantr_program(cfg, quantr_inputs()))}
+
+
+def view_cases(cfg):
+    """QUANT and QUANTR through views from fp32 sources (``view_chain``), and the two kinds
+    of view this RTL refuses with error 2: the TT forward's second QUANT, which reads an
+    accumulator through (t, M2, N1, r) → (0, 2, 3, 1) (``view_acc_unimplemented``), and an
+    fp32 view whose block rows and columns are not 4-word windows, the TT chain's
+    (4, 2, 2, 2) → (0, 2, 1, 3) (``view_unwindowed_unimplemented``)."""
+    from pinta.sim.isa import Buffer, Fmt, MacMode
+
+    inp = view_chain_inputs()
+    cases = {"view_chain": make_case(cfg, view_chain_program(cfg, inp))}
+    pb = ProgramBuilder(cfg)
+    qx = pb.quant(pb.load_fp32(Buffer.activations, inp["x"][:, :8]), 8, buf=Buffer.weights)   # 8×8
+    qw = pb.quant(pb.load_fp32(Buffer.optimizer, inp["d"][:, :8].T.copy()), 8, buf=Buffer.weights)  # 8×4
+    tacc = pb.gemm(qx, qw, MacMode.i8x8)                                                      # 8×4 = (t, M2·N1·r)
+    pb.quant(tacc, 8, 16, 2, view=pb.view((2, 4, 2, 2), (0, 2, 3, 1)))
+    cases["view_acc_unimplemented"] = _unimplemented_case(cfg, pb)
+    pb = ProgramBuilder(cfg)
+    f = pb.load_fp32(Buffer.activations, inp["x"][:2, :16].reshape(8, 4))
+    out = pb.tensor(Buffer.weights, Fmt.smx12, 8, 4)
+    v = pb.view((4, 2, 2, 2), (0, 2, 1, 3))
+    pb.use(out, f)
+    pb.emit("QUANTR", dst=out.reg, src=f.reg, view=v, row=0)
+    cases["view_unwindowed_unimplemented"] = _unimplemented_case(cfg, pb)
+    return cases
