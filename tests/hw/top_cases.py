@@ -343,6 +343,9 @@ def illegal_cases(cfg):
         "view_v0": (encode(Instr.make("VIEW", v=1, d0=1, d1=1, d2=1, d3=1, perm=0b11100100)) & ~0x7, 1),
         # decodes fine, but this RTL version runs VRED only through v0 (no view registers yet)
         "unimplemented_vred_view": (encode(Instr.make("VRED", dst=0, a=0, view=1, axis=0, span=0)), 2),
+        # decodes fine (six descriptor fields, d5 = d), but the top does not execute STEINE yet
+        "unimplemented_steine": (encode(Instr.make("STEINE", grad=0, lap=1, val=2, up=3, um=4, d=5,
+                                                   sigma=0x3C23D70A)), 2),
     }
     dram = {str(a // 8): [int(w) for w in layout.pack_fp32(x)] for a, x in pb.inputs.items()}
     m = Machine(cfg)
