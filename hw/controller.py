@@ -10,8 +10,8 @@ of docs/simulator.md §1:
   the instruction at ``pc`` in every cycle: one instruction per cycle, no
   fetch bubbles (the model's "fetch never stalls").
 * **Decode** is combinational on that word: illegal-instruction checks, the
-  operand descriptors (d0..d5 = the descriptor fields at bits [4:0], [9:5],
-  [14:10], [19:15], [24:20], [29:25]), and the instruction's occupancy and latency computed in
+  operand descriptors (d0..d4 = the descriptor fields at bits [4:0], [9:5],
+  [14:10], [19:15], [24:20]), and the instruction's occupancy and latency computed in
   hardware from the descriptors by the formulas of sim/timing.py.
 * **Issue** in program order, at most one per cycle, when the unit is free
   (``busy_rem == 0``), no in-flight range conflicts (scoreboard), and for
@@ -76,7 +76,7 @@ IMPLEMENTED += ("VSUM", "VRED")
 VEC_ELEMENTWISE = ("VADD", "VSUB", "VMUL", "VNEG", "VSCALE", "VDTANH", "VTANH", "VSIN", "VCOS", "VDIV", "VSQRT",
                    *VEC_BROADCAST, "RNG")
 SB_ENTRIES = 16
-N_DESC_FIELDS = 6  # d0..d5 (ADAM's s is d4; STEINE's d, its sixth operand, d5)
+N_DESC_FIELDS = 5  # d0..d4 (ADAM's s is d4)
 CNT_BITS = 48
 
 
