@@ -55,7 +55,7 @@ from pinta.sim.timing import DESIGN, gemm_drain_cycles, vector_depth, vector_pas
 from .mac_array import beats_per_transfer, grid
 from .common import Precision
 from .buffers import cdiv, pick
-from .top_view import VIEW_LAYOUT, ViewSplit, tile_rows
+from .top_view import IDENTITY_PERM, VIEW_LAYOUT, ViewSplit, tile_rows
 
 __all__ = ["DESC", "ErrorCode", "Controller", "IMPLEMENTED", "UNITS", "VEC_BROADCAST", "VEC_ELEMENTWISE",
            "unit_command_layout"]
@@ -69,7 +69,7 @@ IMPLEMENTED = ("NOP", "TDESC", "VIEW", "BARRIER", "WAIT", "LOAD", "STORE", "GEMM
 #: (add, sub, mul): executed only where a pass never spans a row of a (see ``unimpl``).
 VEC_BROADCAST = ("VADDB", "VSUBB", "VMULB")
 IMPLEMENTED += VEC_BROADCAST
-#: The reductions (hw/top_reduce.py): VRED only through v0 for now (``unimpl``).
+#: The reductions (hw/top_reduce.py): VRED through v0 and identity views (``unimpl``: permuting views).
 IMPLEMENTED += ("VSUM", "VRED")
 #: The element-wise VEC instructions (one pass of vector_lanes elements per cycle) the top executes
 #: (RNG: one pass of vector_lanes samples of dst per cycle).
@@ -290,9 +290,13 @@ class Controller(wiring.Component):
         for x in VEC_BROADCAST:
             unimpl_terms.append(is_op[x] & (d[1].cols[:(cfg.vector_lanes - 1).bit_length()] != 0)
                                 & ((d[2].rows != d[1].rows) | (d[2].cols != d[1].cols)))
-        # VRED through a view register: the view's dims are not kept here yet (the QNT
-        # unit's view work adds them; a permuting view needs its gather)
-        unimpl_terms.append(is_op["VRED"] & (field_slice(word, "VRED", "view") != 0))
+        # VRED through a view register: an identity permutation reads the source in its
+        # own order, so the engine takes the view's dims (hw/top_reduce.py
+        # cmd_reduce_dims); a permuting view needs a gathered source (not built)
+        vred_view = field_slice(word, "VRED", "view")
+        vred_v = Signal(VIEW_LAYOUT)
+        m.d.comb += vred_v.eq(view_regs[vred_view])
+        unimpl_terms.append(is_op["VRED"] & (vred_view != 0) & (vred_v.perm != IDENTITY_PERM))
         m.d.comb += unimpl.eq(Cat(*unimpl_terms).any())
 
         # -- unit, occupancy, latency -----------------------------------
@@ -380,7 +384,7 @@ class Controller(wiring.Component):
             from .top_reduce import HwOps, cmd_reduce_dims, reduce_ops
             hw = HwOps(m)
             rocc = Signal(32)
-            m.d.comb += rocc.eq(reduce_ops(*cmd_reduce_dims(m, word, d[1], hw), cfg.vector_lanes, hw))
+            m.d.comb += rocc.eq(reduce_ops(*cmd_reduce_dims(m, word, d[1], hw, vred_v), cfg.vector_lanes, hw))
             m.d.comb += [occ.eq(rocc), lat.eq(rocc + vector_depth("VSUM"))]
         with m.Else():
             m.d.comb += [occ.eq(DESIGN.ctrl_latency), lat.eq(DESIGN.ctrl_latency)]
@@ -468,7 +472,8 @@ class Controller(wiring.Component):
         ]
         for k in range(N_DESC_FIELDS):
             m.d.comb += self.cmd.d[k].eq(d[k])
-        m.d.comb += self.cmd.view.eq(view_regs[quant_view])
+        # the view register the command names: QUANT/QUANTR's view field, or VRED's
+        m.d.comb += self.cmd.view.eq(Mux(is_op["VRED"], vred_v.as_value(), view_regs[quant_view]))
 
         # -- state updates ---------------------------------------------------
         def dec(x):

@@ -18,7 +18,7 @@ __all__ = ["vector_chain_program", "vector_chain_inputs", "sfu_chain_program", "
            "deq_program", "deq_inputs", "broadcast_program", "broadcast_inputs", "accf_program", "accf_inputs",
            "adam_chain_program", "adam_chain_inputs", "rng_chain_program", "rng_chain_inputs", "RNG_CHAIN",
            "reduce_chain_program", "reduce_chain_inputs", "quantr_program", "quantr_inputs",
-           "view_chain_program", "view_chain_inputs"]
+           "view_chain_program", "view_chain_inputs", "vred_view_program"]
 
 
 def _vec(pb: ProgramBuilder, mnemonic: str, a, b=None, buf=None, **extra):
@@ -692,6 +692,42 @@ def reduce_chain_program(cfg, x, y, z, c, s) -> ProgramBuilder:
     for name, t in (("neg", neg), ("x0", x0), ("x1", x1), ("sq", sq), ("y1", y1), ("y0", y0), ("z0", z0),
                     ("z1", z1), ("c0", c0), ("c1", c1), ("s1", s1), ("s0", s0), ("xall", xall), ("xcopy", xcopy),
                     ("sq0", sq0), ("neg1", neg1), ("back", back)):
+        pb.store(name, t)
+    return pb
+
+
+def vred_view_program(cfg, x, y) -> ProgramBuilder:
+    """VRED through identity-permutation view registers (v1..v7): the engine reads the
+    source in its own order and takes the view's dims (hw/top_reduce.py cmd_reduce_dims).
+
+    ``x`` (6×8) through (2, 3, 4, 2): the middle axes merged (mode A, inner 2), the last
+    axis (mode B, 24 trees of 2), the first three merged (one 24-row tree per inner
+    element); through (48,): one tree of everything; through (3, 1, 16): a unit axis (a
+    copy); ``y`` (5×9) through (5, 9) with span over both, and (1, 5, 9) over the middle
+    axis (mode A, 9 columns); a VRED of a VRED (RAW) and a VADD right behind reductions.
+    """
+    from pinta.sim.isa import Buffer
+
+    pb = ProgramBuilder(cfg)
+    tx = pb.load_fp32(Buffer.activations, x)
+    ty = pb.load_fp32(Buffer.optimizer, y)
+    red = partial(_reduce, pb)
+    v4 = pb.view((2, 3, 4, 2), (0, 1, 2, 3))
+    vflat = pb.view((48,), (0,))
+    vcopy = pb.view((3, 1, 16), (0, 1, 2))
+    vy = pb.view((1, 5, 9), (0, 1, 2))
+    mid = red("VRED", tx, 2, 2, view=v4, axis=1, span=1)
+    last = red("VRED", tx, 4, 6, view=v4, axis=3, span=0, buf=Buffer.optimizer)
+    first = red("VRED", tx, 1, 2, view=v4, axis=0, span=2)
+    total = red("VRED", tx, 1, 1, view=vflat, axis=0, span=0, buf=Buffer.weights)
+    copy = red("VRED", tx, 3, 16, view=vcopy, axis=1, span=0)
+    ycol = red("VRED", ty, 1, 9, view=vy, axis=1, span=0, buf=Buffer.weights)
+    yall = red("VRED", ty, 1, 1, view=vy, axis=1, span=1)
+    again = red("VRED", last, 1, 6, view=pb.view((4, 6), (0, 1)), axis=0, span=0)   # RAW on a VRED
+    back = _vec(pb, "VADD", ycol, ycol)
+    pb.emit("BARRIER")
+    for name, t in (("mid", mid), ("last", last), ("first", first), ("total", total), ("copy", copy),
+                    ("ycol", ycol), ("yall", yall), ("again", again), ("back", back)):
         pb.store(name, t)
     return pb
 

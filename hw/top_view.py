@@ -21,7 +21,7 @@ from amaranth.lib.wiring import In, Out
 
 from pinta.sim.isa import VIEW_DIMS
 
-__all__ = ["TileRows", "tile_rows", "ViewSplit", "Odometer", "VIEW_LAYOUT", "DIGITS", "view_axes", "view_split",
+__all__ = ["TileRows", "tile_rows", "ViewSplit", "Odometer", "VIEW_LAYOUT", "IDENTITY_PERM", "DIGITS", "view_axes", "view_split",
            "odometer"]
 
 
@@ -151,6 +151,8 @@ def odometer(digits, n: int) -> list[int]:
 
 #: A view register: VIEW's d0..d3 and perm fields, in their encoding order (hw/controller.py checks).
 VIEW_LAYOUT = data.StructLayout({"dims": data.ArrayLayout(unsigned(16), VIEW_DIMS), "perm": unsigned(2 * VIEW_DIMS)})
+#: The VIEW perm field of the identity permutation (0, 1, 2, 3): 2 bits per output axis.
+IDENTITY_PERM = sum(k << (2 * k) for k in range(VIEW_DIMS))
 DIGITS = data.ArrayLayout(data.StructLayout({"radix": unsigned(16), "stride": unsigned(32)}), 4)
 
 

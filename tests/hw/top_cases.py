@@ -185,8 +185,25 @@ def stein_cases(cfg):
 
 def reduce_cases(cfg):
     """VSUM (both axes) and VRED (view v0) on the reduction engine, mixed with element-wise
-    VEC instructions; values that make the summation order matter."""
-    return {"reduce_chain": make_case(cfg, reduce_chain_program(cfg, *reduce_chain_inputs()))}
+    VEC instructions; values that make the summation order matter (``reduce_chain``). VRED
+    through identity views v1..v7 (``vred_views``), and through a permuting view, which
+    stops with error 2 (``vred_perm_unimplemented``)."""
+    from pinta.hw.top_programs import vred_view_program
+    from pinta.sim.isa import Buffer
+
+    x7, y, *_ = reduce_chain_inputs()
+    x = np.concatenate([x7.reshape(-1), y.reshape(-1)[:13]]).reshape(6, 8)  # the order-sensitive values, 48 of them
+    cases = {"reduce_chain": make_case(cfg, reduce_chain_program(cfg, *reduce_chain_inputs())),
+             "vred_views": make_case(cfg, vred_view_program(cfg, x, y))}
+    # VRED through a permuting view (the compiler's permuted copies) needs a gathered source: error 2
+    pb = ProgramBuilder(cfg)
+    tx = pb.load_fp32(Buffer.activations, x)
+    out = pb.tensor(Buffer.gradients, Fmt.fp32, 8, 6)
+    v = pb.view((6, 8), (1, 0))
+    pb.use(out, tx)
+    pb.emit("VRED", dst=out.reg, a=tx.reg, view=v, axis=2, span=0)
+    cases["vred_perm_unimplemented"] = _unimplemented_case(cfg, pb)
+    return cases
 
 
 def deq_cases(cfg):
