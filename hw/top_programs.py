@@ -18,7 +18,8 @@ __all__ = ["vector_chain_program", "vector_chain_inputs", "sfu_chain_program", "
            "deq_program", "deq_inputs", "broadcast_program", "broadcast_inputs", "accf_program", "accf_inputs",
            "adam_chain_program", "adam_chain_inputs", "rng_chain_program", "rng_chain_inputs", "RNG_CHAIN",
            "reduce_chain_program", "reduce_chain_inputs", "quantr_program", "quantr_inputs",
-           "view_chain_program", "view_chain_inputs", "vred_view_program"]
+           "view_chain_program", "view_chain_inputs", "vred_view_program",
+           "view_pairs_program", "view_pairs_inputs"]
 
 
 def _vec(pb: ProgramBuilder, mnemonic: str, a, b=None, buf=None, **extra):
@@ -882,3 +883,54 @@ def view_chain_program(cfg, inp: dict) -> ProgramBuilder:
     for name, t in out.items():
         pb.store(name, t)
     return pb
+
+
+def view_pairs_program(cfg, inp: dict) -> ProgramBuilder:
+    """QUANT and QUANTR through *pair windows* (hw/top_view.py: a radix-2 innermost digit
+    inside an even radix, offsets {0, S1, S2, S1 + S2} within 4 words), from fp32 sources:
+
+    * the TT chain backward's (4, 2, 2, 2) → (0, 2, 1, 3) on an 8×4 tile, as a QUANTR (the
+      compiler's form) and as a QUANT;
+    * (2, 2, 2, 2) → (0, 1, 3, 2) (offsets {0, 2, 1, 3}, not increasing);
+    * (2, 2, 2, 2) → (3, 2, 1, 0) (the block columns are the pair windows);
+    * (4, 2, 2, 2) → (0, 3, 2, 1) (S1 + S2 = 6, the widest pair window; row offsets
+      0, 1, 8, 9, ...: windows that start on odd elements);
+    * GEMMs reading the results, and their STOREs.
+    """
+    from pinta.sim.isa import Buffer, Fmt, MacMode
+
+    pb = ProgramBuilder(cfg)
+    A, W, G = Buffer.activations, Buffer.weights, Buffer.gradients
+    ld = {k: pb.load_fp32(Buffer.optimizer if k.startswith("w") else A, v) for k, v in inp.items()}
+    out = {}
+    vc = pb.view((4, 2, 2, 2), (0, 2, 1, 3))
+    ct = pb.tensor(W, Fmt.smx12, 8, 4)
+    _quantr(pb, ct, ld["c"], 0, view=vc)
+    out["ct"] = ct
+    out["cq"] = pb.quant(ld["c"], 8, 8, 4, view=vc, buf=W)
+    out["pq"] = pb.quant(ld["p"], 8, 4, 4, view=pb.view((2, 2, 2, 2), (0, 1, 3, 2)), buf=W)
+    out["rq"] = pb.quant(ld["p"], 12, 4, 4, view=pb.view((2, 2, 2, 2), (3, 2, 1, 0)), buf=W)
+    out["wq"] = pb.quant(ld["c2"], 8, 8, 4, view=pb.view((4, 2, 2, 2), (0, 3, 2, 1)), buf=W)
+    qw = pb.quant(ld["w"], 8, buf=G)
+    out["y_ct"] = pb.gemm(ct, qw, MacMode.i12x8, buf=G)
+    out["y_cq"] = pb.gemm(out["cq"], qw, MacMode.i8x8, buf=G)
+    out["y_rq"] = pb.gemm(out["rq"], qw, MacMode.i12x8, buf=G)
+    out["y_wq"] = pb.gemm(out["wq"], qw, MacMode.i8x8, buf=G)
+    pb.emit("BARRIER")
+    for name, t in out.items():
+        pb.store(name, t)
+    return pb
+
+
+def view_pairs_inputs(seed: int = 29):
+    """fp32 sources of :func:`view_pairs_program`: ``c`` (8×4) with one row 1e-3 smaller (its
+    blocks' exponents differ), ``c2`` (1×32, a larger scale), ``p`` (4×4), weights ``w``
+    (4×3)."""
+    rng = np.random.default_rng(seed)
+
+    def mat(r, c, scale):
+        return (rng.standard_normal((r, c)) * scale).astype(np.float32)
+
+    c = mat(8, 4, 3.0)
+    c[5] *= 1e-3
+    return {"c": c, "c2": mat(1, 32, 50.0), "p": mat(4, 4, 0.5), "w": mat(4, 3, 1.0)}

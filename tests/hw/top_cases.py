@@ -517,8 +517,9 @@ def view_cases(cfg):
     """QUANT and QUANTR through views from fp32 sources (``view_chain``), and the two kinds
     of view this RTL refuses with error 2: the TT forward's second QUANT, which reads an
     accumulator through (t, M2, N1, r) → (0, 2, 3, 1) (``view_acc_unimplemented``), and an
-    fp32 view whose block rows and columns are not 4-word windows, the TT chain's
-    (4, 2, 2, 2) → (0, 2, 1, 3) (``view_unwindowed_unimplemented``)."""
+    fp32 view whose block rows and columns are not 4-word windows, (2, 2, 4, 2) →
+    (2, 0, 1, 3) (``view_unwindowed_unimplemented``). The pair windows, among them the TT
+    chain's (4, 2, 2, 2) → (0, 2, 1, 3): ``view_pairs``."""
     from pinta.sim.isa import Buffer, Fmt, MacMode
 
     inp = view_chain_inputs()
@@ -529,10 +530,12 @@ def view_cases(cfg):
     tacc = pb.gemm(qx, qw, MacMode.i8x8)                                                      # 8×4 = (t, M2·N1·r)
     pb.quant(tacc, 8, 16, 2, view=pb.view((2, 4, 2, 2), (0, 2, 3, 1)))
     cases["view_acc_unimplemented"] = _unimplemented_case(cfg, pb)
+    from pinta.hw.top_programs import view_pairs_inputs, view_pairs_program
+    cases["view_pairs"] = make_case(cfg, view_pairs_program(cfg, view_pairs_inputs()))
     pb = ProgramBuilder(cfg)
     f = pb.load_fp32(Buffer.activations, inp["x"][:2, :16].reshape(8, 4))
     out = pb.tensor(Buffer.weights, Fmt.smx12, 8, 4)
-    v = pb.view((4, 2, 2, 2), (0, 2, 1, 3))
+    v = pb.view((2, 2, 4, 2), (2, 0, 1, 3))  # pairs on both sides, S1 + S2 > 6: no 4-word windows
     pb.use(out, f)
     pb.emit("QUANTR", dst=out.reg, src=f.reg, view=v, row=0)
     cases["view_unwindowed_unimplemented"] = _unimplemented_case(cfg, pb)
