@@ -55,6 +55,7 @@ from pinta.sim.timing import DESIGN, gemm_drain_cycles, vector_depth, vector_pas
 from .mac_array import beats_per_transfer, grid
 from .common import Precision
 from .buffers import cdiv, pick
+from .top_gather import AccViewRule
 from .top_view import IDENTITY_PERM, VIEW_LAYOUT, ViewSplit, tile_rows
 
 __all__ = ["DESC", "ErrorCode", "Controller", "IMPLEMENTED", "UNITS", "VEC_BROADCAST", "VEC_ELEMENTWISE",
@@ -273,7 +274,7 @@ class Controller(wiring.Component):
         for name in by_name:
             if name not in IMPLEMENTED:
                 unimpl_terms.append(is_op[name])
-        unimpl_terms.append(is_op["QUANT"] & (d[1].fmt == Fmt.acc) &
+        unimpl_terms.append(is_op["QUANT"] & (quant_view == 0) & (d[1].fmt == Fmt.acc) &
                             ((d[0].rows != d[1].rows) | (d[0].cols != d[1].cols)))
         # QUANTR with the identity view: an accumulator source whose rows are the tile's rows
         # (its blocks are the tile's blocks, as for QUANT)
@@ -282,8 +283,13 @@ class Controller(wiring.Component):
         # block per cycle (hw/top_view.py ViewSplit); accumulator sources are not built
         m.submodules.view_split = vsplit = ViewSplit()
         m.d.comb += [vsplit.view.eq(view_regs[quant_view]), vsplit.cols.eq(d[0].cols)]
+        # ... or an accumulator source whose block columns are 4 consecutive record words
+        # (hw/top_gather.py acc_view_split)
+        m.submodules.acc_view_rule = arule = AccViewRule()
+        m.d.comb += [arule.split_ok.eq(vsplit.ok), arule.col_windows.eq(vsplit.col_windows),
+                     arule.rows.eq(vsplit.rows), arule.cols_d.eq(vsplit.cols_d), arule.src_cols.eq(d[1].cols)]
         unimpl_terms.append((is_op["QUANT"] | is_op["QUANTR"]) & (quant_view != 0) &
-                            ((d[1].fmt != Fmt.fp32) | ~vsplit.ok))
+                            Mux(d[1].fmt == Fmt.acc, ~arule.ok, (d[1].fmt != Fmt.fp32) | ~vsplit.ok))
         unimpl_terms.append(is_op["GEMM"] & field_slice(word, "GEMM", "accum"))
         # a broadcast whose passes would span rows of a (a.cols not a multiple of L) needs a
         # gather of b (docs/hardware-top.md §7), unless b has a's shape (no repeat at all)

@@ -31,7 +31,7 @@ E_max as the exact one, and the other elements have sh = 1.
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -39,7 +39,7 @@ from pinta.config import PintaConfig
 
 from .common import acc_exponent_bits, block_elems
 
-__all__ = ["AccAlign", "align_layout"]
+__all__ = ["AccAlign", "align_layout", "acc_view_split", "AccViewRule"]
 
 
 def align_layout(cfg: PintaConfig) -> data.StructLayout:
@@ -109,4 +109,95 @@ class AccAlign(wiring.Component):
             al = Signal(unsigned(a), name=f"aligned{k}")
             m.d.comb += al.eq(Mux(d > 0, Mux(left > sat, sat, left), right))
             m.d.comb += self.values[k].eq(Mux(negs[k], -al, al))
+        return m
+
+
+# ---------------------------------------------------------------------------
+# Accumulator sources through a view: which views the QNT unit reads one block per cycle
+# ---------------------------------------------------------------------------
+#
+# An accumulator source is stored as records of 16 words (element (r, c) of block
+# (R, C) at word 4·(r mod 4) + (c mod 4) of record R·cb + C; docs/isa.md §4). The QNT
+# unit's four 4-word ports read one block per cycle when each block column j of the
+# output block is 4 *consecutive* words of one record: element (i, j) = source element
+# A_0 + i + B_j ("accumulator column windows"), and when the block's records share one
+# exponent word (the exponent port reads one). The rule (:func:`acc_view_split`) is
+# static, decided at decode; it holds for the TT backward's dtq view at the tiny shapes
+# (docs/hardware-top.md §4 "QNT views"), not for the forward's tq (its block rows are
+# words at stride 4).
+
+
+def acc_view_split(dims, perm, cols: int, src_cols: int):
+    """The view's separable form when the QNT unit reads an accumulator source of
+    ``src_cols`` columns through it one block per cycle, else None.
+
+    Conditions (with :func:`view_split`'s digits, column windows): the rows' innermost
+    non-unit digit is (4, 1) (a block's rows are 4 consecutive source elements, and each
+    block starts at that digit's 0); the other row digits' strides are multiples of
+    4·src_cols (a block starts on a source block row); the column digits' strides are
+    multiples of 4 and Σ (radix − 1)·stride + 4 ≤ 4·src_cols (a block's columns stay in
+    that block row, each on one record row); src_cols ∈ {4, 8} (one or two records per
+    block row: the block's exponents are in one exponent word; a power of two: the
+    address is shifts, no division).
+    """
+    from .top_view import view_split
+
+    sp = view_split(dims, perm, cols)
+    if sp is None or src_cols not in (4, 8):
+        return None
+    rows, cs, col_windows = sp
+    nz = [d for d in rows if d[0] > 1]
+    if not col_windows or not nz or nz[-1] != (4, 1):
+        return None
+    if any(s % (4 * src_cols) for _, s in nz[:-1]):
+        return None
+    cnz = [d for d in cs if d[0] > 1]
+    if any(s % 4 for _, s in cnz) or sum((r - 1) * s for r, s in cnz) + 4 > 4 * src_cols:
+        return None
+    return sp
+
+
+class AccViewRule(wiring.Component):
+    """:func:`acc_view_split`'s acceptance in hardware (combinational), on
+    :class:`~pinta.hw.top_view.ViewSplit`'s outputs.
+
+    Members
+    -------
+    split_ok : In(1), col_windows : In(1) -- ViewSplit's ok and col_windows
+    rows, cols_d : In(DIGITS)             -- ViewSplit's digits
+    src_cols : In(16)                     -- the accumulator source's columns
+    ok : Out(1)                           -- the QNT unit reads it one block per cycle
+    """
+
+    def __init__(self):
+        from .top_view import DIGITS
+        super().__init__({"split_ok": In(1), "col_windows": In(1), "rows": In(DIGITS), "cols_d": In(DIGITS),
+                          "src_cols": In(16), "ok": Out(1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        c8 = self.src_cols == 8
+        size_ok = (self.src_cols == 4) | c8
+        # the rows' innermost non-unit digit must be (4, 1); the outer ones' strides
+        # multiples of 4·src_cols (16 or 32: the low 4 or 5 bits zero)
+        inner_ok = Signal()
+        outer_ok = Const(1, 1)
+        m.d.comb += inner_ok.eq(0)
+        rows = self.rows
+        for k in range(4):
+            beyond = [rows[x].radix > 1 for x in range(k + 1, 4)]
+            innermost = (rows[k].radix > 1) & ~(Cat(*beyond).any() if beyond else Const(0, 1))
+            with m.If(innermost):
+                m.d.comb += inner_ok.eq((rows[k].radix == 4) & (rows[k].stride == 1))
+            aligned = (rows[k].stride[:4] == 0) & (~c8 | ~rows[k].stride[4])
+            outer_ok = outer_ok & ((rows[k].radix <= 1) | innermost | aligned)
+        span = 0
+        cols_ok = Const(1, 1)
+        for k in range(4):
+            dg = self.cols_d[k]
+            cols_ok = cols_ok & ((dg.radix <= 1) | (dg.stride[:2] == 0))
+            span = span + Mux(dg.radix > 1, (dg.radix - 1) * dg.stride, 0)
+        fits = Signal()
+        m.d.comb += fits.eq(span + 4 <= (self.src_cols << 2))
+        m.d.comb += self.ok.eq(self.split_ok & self.col_windows & size_ok & inner_ok & outer_ok & cols_ok & fits)
         return m

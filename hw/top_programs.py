@@ -19,7 +19,7 @@ __all__ = ["vector_chain_program", "vector_chain_inputs", "sfu_chain_program", "
            "adam_chain_program", "adam_chain_inputs", "rng_chain_program", "rng_chain_inputs", "RNG_CHAIN",
            "reduce_chain_program", "reduce_chain_inputs", "quantr_program", "quantr_inputs",
            "view_chain_program", "view_chain_inputs", "vred_view_program",
-           "view_pairs_program", "view_pairs_inputs"]
+           "view_pairs_program", "view_pairs_inputs", "acc_view_program", "acc_view_inputs"]
 
 
 def _vec(pb: ProgramBuilder, mnemonic: str, a, b=None, buf=None, **extra):
@@ -934,3 +934,56 @@ def view_pairs_inputs(seed: int = 29):
     c = mat(8, 4, 3.0)
     c[5] *= 1e-3
     return {"c": c, "c2": mat(1, 32, 50.0), "p": mat(4, 4, 0.5), "w": mat(4, 3, 1.0)}
+
+
+def acc_view_program(cfg, inp: dict) -> ProgramBuilder:
+    """QUANT and QUANTR of accumulator sources through the TT backward's dtq view,
+    (t, N1, r, M2) → (0, 3, 1, 2) with N1 = M2 = 4, r = 2 (hw/top_gather.py
+    acc_view_split: each output block column is 4 consecutive words of one record):
+
+    * a GEMM x(16×4) · w(4×8) = tacc (16×8, t = 4), whose two block columns have
+      exponents ~10⁷ apart (w's columns 0..3 scaled 10⁻⁴, 4..7 scaled 10³), so every
+      output block aligns two records' values; QUANT of tacc through the view (smx8), and
+      the same as a QUANTR tile into rows 8..23 of a 24×8 smx12 operand over LOADed data;
+    * t = 2 (an 8×8 accumulator) through (2, 4, 2, 4) → (0, 3, 1, 2), smx4;
+    * the identity QUANT of tacc in between; GEMMs reading the results; STOREs.
+    """
+    from pinta.sim.isa import Buffer, Fmt, MacMode
+
+    pb = ProgramBuilder(cfg)
+    A, W, G = Buffer.activations, Buffer.weights, Buffer.gradients
+    qx = pb.quant(pb.load_fp32(A, inp["x"]), 8, buf=W)
+    qx2 = pb.quant(pb.load_fp32(A, inp["x2"]), 8, buf=W)
+    qw = pb.quant(pb.load_fp32(Buffer.optimizer, inp["w"]), 8, buf=W)
+    tacc = pb.gemm(qx, qw, MacMode.i8x8, buf=G)                      # 16×8
+    tacc2 = pb.gemm(qx2, qw, MacMode.i8x8, buf=G)                    # 8×8
+    out = {}
+    v4 = pb.view((4, 4, 2, 4), (0, 3, 1, 2))
+    out["dq"] = pb.quant(tacc, 8, 16, 8, view=v4, buf=A)
+    out["id"] = pb.quant(tacc, 8, buf=A)
+    tile = pb.quant(pb.load_fp32(A, inp["over"]), 12, buf=W)         # the tile's other rows stay
+    _quantr(pb, tile, tacc, 8, view=v4)
+    out["tile"] = tile
+    out["dq2"] = pb.quant(tacc2, 4, 8, 8, view=pb.view((2, 4, 2, 4), (0, 3, 1, 2)), buf=A)
+    qv = pb.quant(pb.load_fp32(Buffer.optimizer, inp["v"]), 8, buf=W)
+    out["y_dq"] = pb.gemm(out["dq"], qv, MacMode.i8x8, buf=G)
+    out["y_tile"] = pb.gemm(tile, qv, MacMode.i12x8, buf=G)
+    qv4 = pb.quant(pb.load_fp32(Buffer.optimizer, inp["v"]), 4, buf=W)
+    out["y_dq2"] = pb.gemm(out["dq2"], qv4, MacMode.i4x4, buf=G)
+    pb.emit("BARRIER")
+    for name, t in out.items():
+        pb.store(name, t)
+    return pb
+
+
+def acc_view_inputs(seed: int = 31):
+    """Inputs of :func:`acc_view_program` (w's two column halves 10⁷ apart in scale)."""
+    rng = np.random.default_rng(seed)
+
+    def mat(r, c, scale):
+        return (rng.standard_normal((r, c)) * scale).astype(np.float32)
+
+    w = mat(4, 8, 1.0)
+    w[:, :4] *= 1e-4
+    w[:, 4:] *= 1e3
+    return {"x": mat(16, 4, 2.0), "x2": mat(8, 4, 0.5), "w": w, "over": mat(24, 8, 1.0), "v": mat(8, 3, 1.0)}

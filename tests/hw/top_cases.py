@@ -532,6 +532,8 @@ def view_cases(cfg):
     cases["view_acc_unimplemented"] = _unimplemented_case(cfg, pb)
     from pinta.hw.top_programs import view_pairs_inputs, view_pairs_program
     cases["view_pairs"] = make_case(cfg, view_pairs_program(cfg, view_pairs_inputs()))
+    from pinta.hw.top_programs import acc_view_inputs, acc_view_program
+    cases["view_acc_dtq"] = make_case(cfg, acc_view_program(cfg, acc_view_inputs()))
     pb = ProgramBuilder(cfg)
     f = pb.load_fp32(Buffer.activations, inp["x"][:2, :16].reshape(8, 4))
     out = pb.tensor(Buffer.weights, Fmt.smx12, 8, 4)
