@@ -11,7 +11,8 @@ from amaranth.sim import Simulator
 from pinta.config import load_config
 from pinta.golden.smx import quantize_blocks
 from pinta.hw.common import acc_exponent_bits
-from pinta.hw.top_gather import AccAlign
+from pinta.hw.top_gather import AccAlign, AccViewRule, acc_view_split
+from pinta.hw.top_view import ViewSplit
 
 
 def _blocks(cfg, rng, count):
@@ -67,3 +68,68 @@ def test_acc_align_quantizes_like_the_exact_values(config):
     sim.add_testbench(bench)
     sim.run()
     assert all(v > 0 for v in checked.values()), checked   # every clamp case was exercised
+
+
+#: (dims, perm, cols, src_cols): the compiler's dtq and tq views at the tiny shapes, and
+#: views that break each condition of acc_view_split
+ACC_VIEWS = [
+    ((4, 4, 2, 4), (0, 3, 1, 2), 8, 8),    # dtq, t = 4: accepted
+    ((2, 4, 2, 4), (0, 3, 1, 2), 8, 8),    # dtq, t = 2: accepted
+    ((4, 4, 4, 2), (0, 2, 3, 1), 8, 8),    # tq: block rows at word stride 4, refused
+    ((4, 4, 2, 4), (0, 3, 1, 2), 8, 16),   # 4 records per block row: refused
+    ((8, 4, 1, 4), (0, 3, 1, 2), 4, 4),    # 4-column source, column windows of 4 words
+    ((2, 8, 2, 4), (0, 3, 1, 2), 16, 8),   # refused: the rule bounds all columns (60 + 4 > 32), a sufficient condition
+    ((4, 4, 4, 2), (0, 3, 1, 2), 4, 8),
+    ((16, 8, 1, 1), (0, 1, 2, 3), 8, 8),   # identity as a view: rows not (4, 1)
+    ((4, 2, 4, 4), (0, 1, 3, 2), 8, 8),
+]
+
+
+def _acc_source_ok(dims, perm, cols, src_cols):
+    """NumPy check of the rule's promise: every output block column is 4 consecutive words
+    of one record, and all of a block's records share an exponent word."""
+    n = int(np.prod(dims))
+    src = np.arange(n).reshape(dims).transpose(perm).reshape(n // cols, cols)
+    r, c = np.divmod(src, src_cols)
+    rec, word = (r // 4) * ((src_cols + 3) // 4) + c // 4, (r % 4) * 4 + c % 4
+    for bi in range(0, src.shape[0], 4):
+        for bj in range(0, cols, 4):
+            rb, wb = rec[bi:bi + 4, bj:bj + 4], word[bi:bi + 4, bj:bj + 4]
+            if len(set((rb // 2).ravel())) != 1:
+                return False
+            for j in range(rb.shape[1]):
+                if len(set(rb[:, j])) != 1 or list(wb[:, j]) != list(range(wb[0, j], wb[0, j] + rb.shape[0])):
+                    return False
+    return True
+
+
+@pytest.mark.parametrize("dims, perm, cols, src_cols", ACC_VIEWS)
+def test_acc_view_split_reads_what_it_says(dims, perm, cols, src_cols):
+    if acc_view_split(dims, perm, cols, src_cols) is not None:
+        assert _acc_source_ok(dims, perm, cols, src_cols)
+
+
+def test_acc_view_rule_in_hardware():
+    from amaranth.hdl import Module
+
+    split, rule = ViewSplit(), AccViewRule()
+    top = Module()
+    top.submodules.split, top.submodules.rule = split, rule
+    top.d.comb += [rule.split_ok.eq(split.ok), rule.col_windows.eq(split.col_windows),
+                   rule.rows.eq(split.rows), rule.cols_d.eq(split.cols_d)]
+    seen = set()
+
+    async def bench(ctx):
+        for dims, perm, cols, src_cols in ACC_VIEWS:
+            ctx.set(split.view.dims, list(dims))
+            ctx.set(split.view.perm, sum(p << (2 * k) for k, p in enumerate(perm)))
+            ctx.set(split.cols, cols)
+            ctx.set(rule.src_cols, src_cols)
+            want = acc_view_split(dims, perm, cols, src_cols) is not None
+            assert ctx.get(rule.ok) == want, (dims, perm, cols, src_cols)
+            seen.add(want)
+
+    sim = Simulator(top)
+    sim.add_testbench(bench)
+    sim.run()
+    assert seen == {True, False}
