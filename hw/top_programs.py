@@ -890,21 +890,23 @@ def view_pairs_program(cfg, inp: dict) -> ProgramBuilder:
     inside an even radix, offsets {0, S1, S2, S1 + S2} within 4 words), from fp32 sources:
 
     * the TT chain backward's (4, 2, 2, 2) → (0, 2, 1, 3) on an 8×4 tile, as a QUANTR (the
-      compiler's form) and as a QUANT;
+      compiler's form, over an identity QUANT of the same source) and as a QUANT;
     * (2, 2, 2, 2) → (0, 1, 3, 2) (offsets {0, 2, 1, 3}, not increasing);
     * (2, 2, 2, 2) → (3, 2, 1, 0) (the block columns are the pair windows);
     * (4, 2, 2, 2) → (0, 3, 2, 1) (S1 + S2 = 6, the widest pair window; row offsets
       0, 1, 8, 9, ...: windows that start on odd elements);
     * GEMMs reading the results, and their STOREs.
     """
-    from pinta.sim.isa import Buffer, Fmt, MacMode
+    from pinta.sim.isa import Buffer, MacMode
 
     pb = ProgramBuilder(cfg)
     A, W, G = Buffer.activations, Buffer.weights, Buffer.gradients
     ld = {k: pb.load_fp32(Buffer.optimizer if k.startswith("w") else A, v) for k, v in inp.items()}
     out = {}
     vc = pb.view((4, 2, 2, 2), (0, 2, 1, 3))
-    ct = pb.tensor(W, Fmt.smx12, 8, 4)
+    # the tile's destination is written first (a QUANTR leaves its exponent word's other
+    # slots as they are, so a fresh tensor would hold whatever the buffer held)
+    ct = pb.quant(ld["c"], 12, buf=W)
     _quantr(pb, ct, ld["c"], 0, view=vc)
     out["ct"] = ct
     out["cq"] = pb.quant(ld["c"], 8, 8, 4, view=vc, buf=W)
