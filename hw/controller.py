@@ -55,7 +55,8 @@ from pinta.sim.timing import DESIGN, gemm_drain_cycles, vector_depth, vector_pas
 from .mac_array import beats_per_transfer, grid
 from .common import Precision
 from .buffers import cdiv, pick
-from .top_view import VIEW_LAYOUT, ViewSplit, tile_rows
+from .top_gather import AccViewRule
+from .top_view import IDENTITY_PERM, VIEW_LAYOUT, ViewSplit, tile_rows
 
 __all__ = ["DESC", "ErrorCode", "Controller", "IMPLEMENTED", "UNITS", "VEC_BROADCAST", "VEC_ELEMENTWISE",
            "unit_command_layout"]
@@ -69,7 +70,7 @@ IMPLEMENTED = ("NOP", "TDESC", "VIEW", "BARRIER", "WAIT", "LOAD", "STORE", "GEMM
 #: (add, sub, mul): executed only where a pass never spans a row of a (see ``unimpl``).
 VEC_BROADCAST = ("VADDB", "VSUBB", "VMULB")
 IMPLEMENTED += VEC_BROADCAST
-#: The reductions (hw/top_reduce.py): VRED only through v0 for now (``unimpl``).
+#: The reductions (hw/top_reduce.py): VRED through v0 and identity views (``unimpl``: permuting views).
 IMPLEMENTED += ("VSUM", "VRED")
 #: The element-wise VEC instructions (one pass of vector_lanes elements per cycle) the top executes
 #: (RNG: one pass of vector_lanes samples of dst per cycle).
@@ -273,7 +274,7 @@ class Controller(wiring.Component):
         for name in by_name:
             if name not in IMPLEMENTED:
                 unimpl_terms.append(is_op[name])
-        unimpl_terms.append(is_op["QUANT"] & (d[1].fmt == Fmt.acc) &
+        unimpl_terms.append(is_op["QUANT"] & (quant_view == 0) & (d[1].fmt == Fmt.acc) &
                             ((d[0].rows != d[1].rows) | (d[0].cols != d[1].cols)))
         # QUANTR with the identity view: an accumulator source whose rows are the tile's rows
         # (its blocks are the tile's blocks, as for QUANT)
@@ -282,17 +283,26 @@ class Controller(wiring.Component):
         # block per cycle (hw/top_view.py ViewSplit); accumulator sources are not built
         m.submodules.view_split = vsplit = ViewSplit()
         m.d.comb += [vsplit.view.eq(view_regs[quant_view]), vsplit.cols.eq(d[0].cols)]
+        # ... or an accumulator source whose block columns are 4 consecutive record words
+        # (hw/top_gather.py acc_view_split)
+        m.submodules.acc_view_rule = arule = AccViewRule()
+        m.d.comb += [arule.split_ok.eq(vsplit.ok), arule.col_windows.eq(vsplit.col_windows),
+                     arule.rows.eq(vsplit.rows), arule.cols_d.eq(vsplit.cols_d), arule.src_cols.eq(d[1].cols)]
         unimpl_terms.append((is_op["QUANT"] | is_op["QUANTR"]) & (quant_view != 0) &
-                            ((d[1].fmt != Fmt.fp32) | ~vsplit.ok))
+                            Mux(d[1].fmt == Fmt.acc, ~arule.ok, (d[1].fmt != Fmt.fp32) | ~vsplit.ok))
         unimpl_terms.append(is_op["GEMM"] & field_slice(word, "GEMM", "accum"))
         # a broadcast whose passes would span rows of a (a.cols not a multiple of L) needs a
         # gather of b (docs/hardware-top.md §7), unless b has a's shape (no repeat at all)
         for x in VEC_BROADCAST:
             unimpl_terms.append(is_op[x] & (d[1].cols[:(cfg.vector_lanes - 1).bit_length()] != 0)
                                 & ((d[2].rows != d[1].rows) | (d[2].cols != d[1].cols)))
-        # VRED through a view register: the view's dims are not kept here yet (the QNT
-        # unit's view work adds them; a permuting view needs its gather)
-        unimpl_terms.append(is_op["VRED"] & (field_slice(word, "VRED", "view") != 0))
+        # VRED through a view register: an identity permutation reads the source in its
+        # own order, so the engine takes the view's dims (hw/top_reduce.py
+        # cmd_reduce_dims); a permuting view needs a gathered source (not built)
+        vred_view = field_slice(word, "VRED", "view")
+        vred_v = Signal(VIEW_LAYOUT)
+        m.d.comb += vred_v.eq(view_regs[vred_view])
+        unimpl_terms.append(is_op["VRED"] & (vred_view != 0) & (vred_v.perm != IDENTITY_PERM))
         m.d.comb += unimpl.eq(Cat(*unimpl_terms).any())
 
         # -- unit, occupancy, latency -----------------------------------
@@ -380,7 +390,7 @@ class Controller(wiring.Component):
             from .top_reduce import HwOps, cmd_reduce_dims, reduce_ops
             hw = HwOps(m)
             rocc = Signal(32)
-            m.d.comb += rocc.eq(reduce_ops(*cmd_reduce_dims(m, word, d[1], hw), cfg.vector_lanes, hw))
+            m.d.comb += rocc.eq(reduce_ops(*cmd_reduce_dims(m, word, d[1], hw, vred_v), cfg.vector_lanes, hw))
             m.d.comb += [occ.eq(rocc), lat.eq(rocc + vector_depth("VSUM"))]
         with m.Else():
             m.d.comb += [occ.eq(DESIGN.ctrl_latency), lat.eq(DESIGN.ctrl_latency)]
@@ -468,7 +478,8 @@ class Controller(wiring.Component):
         ]
         for k in range(N_DESC_FIELDS):
             m.d.comb += self.cmd.d[k].eq(d[k])
-        m.d.comb += self.cmd.view.eq(view_regs[quant_view])
+        # the view register the command names: QUANT/QUANTR's view field, or VRED's
+        m.d.comb += self.cmd.view.eq(Mux(is_op["VRED"], vred_v.as_value(), view_regs[quant_view]))
 
         # -- state updates ---------------------------------------------------
         def dec(x):

@@ -18,7 +18,8 @@ __all__ = ["vector_chain_program", "vector_chain_inputs", "sfu_chain_program", "
            "deq_program", "deq_inputs", "broadcast_program", "broadcast_inputs", "accf_program", "accf_inputs",
            "adam_chain_program", "adam_chain_inputs", "rng_chain_program", "rng_chain_inputs", "RNG_CHAIN",
            "reduce_chain_program", "reduce_chain_inputs", "quantr_program", "quantr_inputs",
-           "view_chain_program", "view_chain_inputs"]
+           "view_chain_program", "view_chain_inputs", "vred_view_program",
+           "view_pairs_program", "view_pairs_inputs", "acc_view_program", "acc_view_inputs"]
 
 
 def _vec(pb: ProgramBuilder, mnemonic: str, a, b=None, buf=None, **extra):
@@ -696,6 +697,42 @@ def reduce_chain_program(cfg, x, y, z, c, s) -> ProgramBuilder:
     return pb
 
 
+def vred_view_program(cfg, x, y) -> ProgramBuilder:
+    """VRED through identity-permutation view registers (v1..v7): the engine reads the
+    source in its own order and takes the view's dims (hw/top_reduce.py cmd_reduce_dims).
+
+    ``x`` (6×8) through (2, 3, 4, 2): the middle axes merged (mode A, inner 2), the last
+    axis (mode B, 24 trees of 2), the first three merged (one 24-row tree per inner
+    element); through (48,): one tree of everything; through (3, 1, 16): a unit axis (a
+    copy); ``y`` (5×9) through (5, 9) with span over both, and (1, 5, 9) over the middle
+    axis (mode A, 9 columns); a VRED of a VRED (RAW) and a VADD right behind reductions.
+    """
+    from pinta.sim.isa import Buffer
+
+    pb = ProgramBuilder(cfg)
+    tx = pb.load_fp32(Buffer.activations, x)
+    ty = pb.load_fp32(Buffer.optimizer, y)
+    red = partial(_reduce, pb)
+    v4 = pb.view((2, 3, 4, 2), (0, 1, 2, 3))
+    vflat = pb.view((48,), (0,))
+    vcopy = pb.view((3, 1, 16), (0, 1, 2))
+    vy = pb.view((1, 5, 9), (0, 1, 2))
+    mid = red("VRED", tx, 2, 2, view=v4, axis=1, span=1)
+    last = red("VRED", tx, 4, 6, view=v4, axis=3, span=0, buf=Buffer.optimizer)
+    first = red("VRED", tx, 1, 2, view=v4, axis=0, span=2)
+    total = red("VRED", tx, 1, 1, view=vflat, axis=0, span=0, buf=Buffer.weights)
+    copy = red("VRED", tx, 3, 16, view=vcopy, axis=1, span=0)
+    ycol = red("VRED", ty, 1, 9, view=vy, axis=1, span=0, buf=Buffer.weights)
+    yall = red("VRED", ty, 1, 1, view=vy, axis=1, span=1)
+    again = red("VRED", last, 1, 6, view=pb.view((4, 6), (0, 1)), axis=0, span=0)   # RAW on a VRED
+    back = _vec(pb, "VADD", ycol, ycol)
+    pb.emit("BARRIER")
+    for name, t in (("mid", mid), ("last", last), ("first", first), ("total", total), ("copy", copy),
+                    ("ycol", ycol), ("yall", yall), ("again", again), ("back", back)):
+        pb.store(name, t)
+    return pb
+
+
 def reduce_chain_inputs(seed: int = 21, rows: int = 7, cols: int = 5):
     """x (rows×cols), y (5×9), z (1×6), c (9×1), s (2×3): random values spanning many binades,
     with values that make the order matter: large cancelling pairs (1e30, −1e30 and a 1 that
@@ -846,3 +883,109 @@ def view_chain_program(cfg, inp: dict) -> ProgramBuilder:
     for name, t in out.items():
         pb.store(name, t)
     return pb
+
+
+def view_pairs_program(cfg, inp: dict) -> ProgramBuilder:
+    """QUANT and QUANTR through *pair windows* (hw/top_view.py: a radix-2 innermost digit
+    inside an even radix, offsets {0, S1, S2, S1 + S2} within 4 words), from fp32 sources:
+
+    * the TT chain backward's (4, 2, 2, 2) → (0, 2, 1, 3) on an 8×4 tile, as a QUANTR (the
+      compiler's form, over an identity QUANT of the same source) and as a QUANT;
+    * (2, 2, 2, 2) → (0, 1, 3, 2) (offsets {0, 2, 1, 3}, not increasing);
+    * (2, 2, 2, 2) → (3, 2, 1, 0) (the block columns are the pair windows);
+    * (4, 2, 2, 2) → (0, 3, 2, 1) (S1 + S2 = 6, the widest pair window; row offsets
+      0, 1, 8, 9, ...: windows that start on odd elements);
+    * GEMMs reading the results, and their STOREs.
+    """
+    from pinta.sim.isa import Buffer, MacMode
+
+    pb = ProgramBuilder(cfg)
+    A, W, G = Buffer.activations, Buffer.weights, Buffer.gradients
+    ld = {k: pb.load_fp32(Buffer.optimizer if k.startswith("w") else A, v) for k, v in inp.items()}
+    out = {}
+    vc = pb.view((4, 2, 2, 2), (0, 2, 1, 3))
+    # the tile's destination is written first (a QUANTR leaves its exponent word's other
+    # slots as they are, so a fresh tensor would hold whatever the buffer held)
+    ct = pb.quant(ld["c"], 12, buf=W)
+    _quantr(pb, ct, ld["c"], 0, view=vc)
+    out["ct"] = ct
+    out["cq"] = pb.quant(ld["c"], 8, 8, 4, view=vc, buf=W)
+    out["pq"] = pb.quant(ld["p"], 8, 4, 4, view=pb.view((2, 2, 2, 2), (0, 1, 3, 2)), buf=W)
+    out["rq"] = pb.quant(ld["p"], 12, 4, 4, view=pb.view((2, 2, 2, 2), (3, 2, 1, 0)), buf=W)
+    out["wq"] = pb.quant(ld["c2"], 8, 8, 4, view=pb.view((4, 2, 2, 2), (0, 3, 2, 1)), buf=W)
+    qw = pb.quant(ld["w"], 8, buf=G)
+    out["y_ct"] = pb.gemm(ct, qw, MacMode.i12x8, buf=G)
+    out["y_cq"] = pb.gemm(out["cq"], qw, MacMode.i8x8, buf=G)
+    out["y_rq"] = pb.gemm(out["rq"], qw, MacMode.i12x8, buf=G)
+    out["y_wq"] = pb.gemm(out["wq"], qw, MacMode.i8x8, buf=G)
+    pb.emit("BARRIER")
+    for name, t in out.items():
+        pb.store(name, t)
+    return pb
+
+
+def view_pairs_inputs(seed: int = 29):
+    """fp32 sources of :func:`view_pairs_program`: ``c`` (8×4) with one row 1e-3 smaller (its
+    blocks' exponents differ), ``c2`` (1×32, a larger scale), ``p`` (4×4), weights ``w``
+    (4×3)."""
+    rng = np.random.default_rng(seed)
+
+    def mat(r, c, scale):
+        return (rng.standard_normal((r, c)) * scale).astype(np.float32)
+
+    c = mat(8, 4, 3.0)
+    c[5] *= 1e-3
+    return {"c": c, "c2": mat(1, 32, 50.0), "p": mat(4, 4, 0.5), "w": mat(4, 3, 1.0)}
+
+
+def acc_view_program(cfg, inp: dict) -> ProgramBuilder:
+    """QUANT and QUANTR of accumulator sources through the TT backward's dtq view,
+    (t, N1, r, M2) → (0, 3, 1, 2) with N1 = M2 = 4, r = 2 (hw/top_gather.py
+    acc_view_split: each output block column is 4 consecutive words of one record):
+
+    * a GEMM x(16×4) · w(4×8) = tacc (16×8, t = 4), whose two block columns have
+      exponents ~10⁷ apart (w's columns 0..3 scaled 10⁻⁴, 4..7 scaled 10³), so every
+      output block aligns two records' values; QUANT of tacc through the view (smx8), and
+      the same as a QUANTR tile into rows 8..23 of a 24×8 smx12 operand over LOADed data;
+    * t = 2 (an 8×8 accumulator) through (2, 4, 2, 4) → (0, 3, 1, 2), smx4;
+    * the identity QUANT of tacc in between; GEMMs reading the results; STOREs.
+    """
+    from pinta.sim.isa import Buffer, Fmt, MacMode
+
+    pb = ProgramBuilder(cfg)
+    A, W, G = Buffer.activations, Buffer.weights, Buffer.gradients
+    qx = pb.quant(pb.load_fp32(A, inp["x"]), 8, buf=W)
+    qx2 = pb.quant(pb.load_fp32(A, inp["x2"]), 8, buf=W)
+    qw = pb.quant(pb.load_fp32(Buffer.optimizer, inp["w"]), 8, buf=W)
+    tacc = pb.gemm(qx, qw, MacMode.i8x8, buf=G)                      # 16×8
+    tacc2 = pb.gemm(qx2, qw, MacMode.i8x8, buf=G)                    # 8×8
+    out = {}
+    v4 = pb.view((4, 4, 2, 4), (0, 3, 1, 2))
+    out["dq"] = pb.quant(tacc, 8, 16, 8, view=v4, buf=A)
+    out["id"] = pb.quant(tacc, 8, buf=A)
+    tile = pb.quant(pb.load_fp32(A, inp["over"]), 12, buf=W)         # the tile's other rows stay
+    _quantr(pb, tile, tacc, 8, view=v4)
+    out["tile"] = tile
+    out["dq2"] = pb.quant(tacc2, 4, 8, 8, view=pb.view((2, 4, 2, 4), (0, 3, 1, 2)), buf=A)
+    qv = pb.quant(pb.load_fp32(Buffer.optimizer, inp["v"]), 8, buf=W)
+    out["y_dq"] = pb.gemm(out["dq"], qv, MacMode.i8x8, buf=G)
+    out["y_tile"] = pb.gemm(tile, qv, MacMode.i12x8, buf=G)
+    qv4 = pb.quant(pb.load_fp32(Buffer.optimizer, inp["v"]), 4, buf=W)
+    out["y_dq2"] = pb.gemm(out["dq2"], qv4, MacMode.i4x4, buf=G)
+    pb.emit("BARRIER")
+    for name, t in out.items():
+        pb.store(name, t)
+    return pb
+
+
+def acc_view_inputs(seed: int = 31):
+    """Inputs of :func:`acc_view_program` (w's two column halves 10⁷ apart in scale)."""
+    rng = np.random.default_rng(seed)
+
+    def mat(r, c, scale):
+        return (rng.standard_normal((r, c)) * scale).astype(np.float32)
+
+    w = mat(4, 8, 1.0)
+    w[:, :4] *= 1e-4
+    w[:, 4:] *= 1e3
+    return {"x": mat(16, 4, 2.0), "x2": mat(8, 4, 0.5), "w": w, "over": mat(24, 8, 1.0), "v": mat(8, 3, 1.0)}

@@ -191,16 +191,24 @@ def _opcode(name: str) -> int:
     return next(s.opcode for s in OPCODES.values() if s.mnemonic == name)
 
 
-def cmd_reduce_dims(m: Module, word, a, ops: HwOps):
-    """(outer, nred, inner) of the VSUM / VRED in instruction ``word`` with source descriptor ``a``."""
+def cmd_reduce_dims(m: Module, word, a, ops: HwOps, view=None):
+    """(outer, nred, inner) of the VSUM / VRED in instruction ``word`` with source descriptor ``a``.
+
+    ``view``: the view register VRED names (``VIEW_LAYOUT``; the controller accepts
+    only identity permutations, which read the source in its own order, so its dims
+    are all the engine needs); None or v0: the source's (rows, cols, 1, 1).
+    """
     op = word[OPCODE_SHIFT:OPCODE_SHIFT + 8]
     is_vsum = op == _opcode("VSUM")
     lo = Signal(3)
     hi = Signal(4)
     m.d.comb += [lo.eq(Mux(is_vsum, field_slice(word, "VSUM", "axis"), field_slice(word, "VRED", "axis"))),
                  hi.eq(lo + 1 + Mux(is_vsum, 0, field_slice(word, "VRED", "span")))]
-    # view v0 (VRED through a view register stops with error 2 in the controller, for now)
-    return reduce_dims((a.rows, a.cols, 1, 1), lo, hi, ops)
+    dims = (a.rows, a.cols, 1, 1)
+    if view is not None:
+        on = ~is_vsum & (field_slice(word, "VRED", "view") != 0)
+        dims = tuple(Mux(on, view.dims[k], dk) for k, dk in enumerate(dims))
+    return reduce_dims(dims, lo, hi, ops)
 
 
 class Kind(enum.Enum, shape=2):
@@ -248,7 +256,7 @@ class ReduceEngine(wiring.Component):
         src_buf, dst_buf = Signal(2), Signal(2)
         src_addr, dst_addr = Signal(32), Signal(32)
         outer, nred, inner = Signal(32), Signal(32), Signal(32)
-        c_outer, c_nred, c_inner = cmd_reduce_dims(m, self.cmd.word, self.cmd.d[1], hw)
+        c_outer, c_nred, c_inner = cmd_reduce_dims(m, self.cmd.word, self.cmd.d[1], hw, self.cmd.view)
         with m.If(self.start):
             m.d.sync += [src_buf.eq(self.cmd.d[1].buf), src_addr.eq(self.cmd.d[1].addr),
                          dst_buf.eq(self.cmd.d[0].buf), dst_addr.eq(self.cmd.d[0].addr),

@@ -39,6 +39,7 @@ from .common import Precision, code_bits
 from .controller import DESC, ErrorCode, field_slice, unit_command_layout
 from .mac_array import MacArray, grid
 from .smx_quantizer import SMXQuantizer
+from .top_gather import AccAlign
 from .top_view import DIGITS, Odometer, ViewSplit
 
 __all__ = ["DmaUnit", "MacUnit", "QntUnit", "slot_params"]
@@ -599,19 +600,35 @@ class QntUnit(wiring.Component):
             h = Signal(3, name=f"view_h{e}")
             m.d.comb += h.eq(Mux(v_colwin, win[j][0] + (A[i] - A[0]), win[i][0] + (B[j] - B[0])))
             v_half.append(h)
+        # an accumulator source through a view (hw/top_gather.py acc_view_split, accepted at
+        # decode): port j reads block column j, 4 consecutive words of one record, from
+        # source element win[j] = A_0 + B_j; src.cols is 4 or 8 (lg 2 or 3), so the record
+        # and row within it are shifts. All of a block's records are in one source block
+        # row, so their exponents are in one word (the record of port 0 names it).
+        lg8 = Signal()
+        m.d.comb += lg8.eq(src.cols == 8)
+        acc_addr, acc_rec = [], []
+        for j in range(4):
+            row = Signal(32, name=f"accv_row{j}"); rec = Signal(32, name=f"accv_rec{j}")
+            m.d.comb += row.eq(Mux(lg8, win[j] >> 3, win[j] >> 2))
+            m.d.comb += rec.eq(Mux(lg8, ((row >> 2) << 1) | win[j][2], row >> 2))
+            a = Signal(32, name=f"accv_addr{j}")
+            m.d.comb += a.eq(src.addr + (rec << 4) + (row[:2] << 2))
+            acc_addr.append(a); acc_rec.append(rec)
         flats = []
         for r in range(4):
             port = getattr(self, f"r_row{r}")
             flat = Signal(32, name=f"flat{r}")
             m.d.comb += flat.eq((ib * 4 + r) * dst.cols + jb * 4)
-            addr = Mux(src_acc, src.addr + (n << 4) + 4 * r, src.addr + (Mux(v_on, win[r], flat) >> 1))
+            addr = Mux(src_acc, Mux(v_on, acc_addr[r], src.addr + (n << 4) + 4 * r),
+                       src.addr + (Mux(v_on, win[r], flat) >> 1))
             if r == 0:
                 addr = Mux(is_deq, src.addr + n * ws, addr)
             m.d.comb += [port.en.eq(active & (~is_deq | (r == 0))), port.buf.eq(src.buf), port.addr.eq(addr)]
             flats.append(flat)
         m.d.comb += [self.r_exp.en.eq(active), self.r_exp.buf.eq(src.buf),
                      self.r_exp.addr.eq(Mux(is_deq, src.addr + src.nb * ws + (n >> lgpw),
-                                            src.addr + (src.nb << 4) + (n >> 1)))]
+                                            src.addr + (src.nb << 4) + (Mux(v_on, acc_rec[0], n) >> 1)))]
         # data cycle
         dv = Signal(); d_acc = Signal(); d_half = Signal(); d_odd = Signal(4)
         d_rowok = Signal(4); d_colok = Signal(4)
@@ -622,6 +639,8 @@ class QntUnit(wiring.Component):
             m.d.sync += [d_odd[r].eq(flats[r][0]),
                          d_rowok[r].eq(Mux(is_quantr, flats[r] < n_src, ib * 4 + r < dst.rows)),
                          d_colok[r].eq(jb * 4 + r < dst.cols)]
+        d_recodd = Signal(4)
+        m.d.sync += d_recodd.eq(Cat(*(acc_rec[j][0] for j in range(4))))
         d_von = Signal(); d_vcolwin = Signal(); d_vhalf = [Signal(3, name=f"d_view_h{e}") for e in range(16)]
         m.d.sync += [d_von.eq(v_on), d_vcolwin.eq(v_colwin)] + [d_vhalf[e].eq(v_half[e]) for e in range(16)]
         fbits = []
@@ -660,9 +679,19 @@ class QntUnit(wiring.Component):
         deq_codes = _unpack_codes(m, self.r_row0.data[:192], d_sel, False, Const(1, 1), 12, "deq")
         deq_exp = Signal(signed(slot), name="deq_exp")
         m.d.comb += deq_exp.eq((self.r_exp.data >> (d_slot * slot))[:slot])
+        # accumulator through a view: element (i, j) is word i of port j, with its record's
+        # exponent (the slot its parity names); brought to one exponent exactly (AccAlign)
+        m.submodules.acc_align = align = AccAlign(cfg)
+        for e in range(16):
+            i, j = e // 4, e % 4
+            port = getattr(self, f"r_row{j}")
+            m.d.comb += [align.i.values[e].eq(Mux(d_rowok[i] & d_colok[j],
+                                                  port.data[64 * i:64 * i + cfg.accumulator_bits].as_signed(), 0)),
+                         align.i.exps[e].eq(Mux(d_recodd[j], self.r_exp.data[32:64], self.r_exp.data[0:32]).as_signed())]
         m.d.comb += [q.i.valid.eq(dv & ~d_accf_early & ~d_deq), q.i.payload.width.eq(width),
-                     q.i.payload.exponent.eq(Mux(d_acc, acc_exp, fexp))]
-        m.d.comb += [q.i.payload.values[e].eq(Mux(d_acc, acc_vals[e], fvals[e])) for e in range(16)]
+                     q.i.payload.exponent.eq(Mux(d_acc, Mux(d_von, align.exponent, acc_exp), fexp))]
+        m.d.comb += [q.i.payload.values[e].eq(Mux(d_acc, Mux(d_von, align.values[e], acc_vals[e]), fvals[e]))
+                     for e in range(16)]
         m.d.comb += q.o.ready.eq(1)
         # ---- ACCF: convert in the data cycle, write one cycle later, row by row ----
         is_accf = c.word[120:128] == 0x31

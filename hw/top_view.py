@@ -21,7 +21,7 @@ from amaranth.lib.wiring import In, Out
 
 from pinta.sim.isa import VIEW_DIMS
 
-__all__ = ["TileRows", "tile_rows", "ViewSplit", "Odometer", "VIEW_LAYOUT", "DIGITS", "view_axes", "view_split",
+__all__ = ["TileRows", "tile_rows", "ViewSplit", "Odometer", "VIEW_LAYOUT", "IDENTITY_PERM", "DIGITS", "view_axes", "view_split",
            "odometer"]
 
 
@@ -93,8 +93,10 @@ def tile_rows(m: Module, name: str, elements, cols) -> Signal:
 # 4 consecutive words. With the innermost non-unit column digit of radix a multiple of 4
 # and stride ≤ 2, a block row's elements are B₀ + {0, S, 2S, 3S}: within 4 words from
 # any start ("row windows"); likewise the rows' innermost digit for block columns
-# ("column windows"). Other views are refused (error 2), so the model's one block per
-# cycle holds for every view the RTL accepts.
+# ("column windows"). A radix-2 innermost digit inside an even radix gives the offsets
+# {0, S₁, S₂, S₁ + S₂}, a window too when S₁ + S₂ ≤ 6 ("pair windows", e.g. the TT
+# chain's (4, 2, 2, 2) → (0, 2, 1, 3)). Other views are refused (error 2), so the
+# model's one block per cycle holds for every view the RTL accepts.
 
 
 def view_axes(dims, perm) -> tuple[list[int], list[int]]:
@@ -127,8 +129,14 @@ def view_split(dims, perm, cols: int):
         return None
 
     def windows(digits):
-        inner = next((d for d in reversed(digits) if d[0] > 1), one)
-        return inner[0] % 4 == 0 and inner[1] <= 2
+        nz = [d for d in digits if d[0] > 1]
+        if not nz:
+            return False
+        (r1, s1) = nz[-1]
+        if r1 % 4 == 0:        # offsets {0, s1, 2·s1, 3·s1}
+            return s1 <= 2
+        # pair windows: radix 2 inside an even radix, offsets {0, s1, s2, s1 + s2}
+        return r1 == 2 and len(nz) > 1 and nz[-2][0] % 2 == 0 and s1 + nz[-2][1] <= 6
 
     if windows(cs):
         return rows, cs, False
@@ -151,6 +159,8 @@ def odometer(digits, n: int) -> list[int]:
 
 #: A view register: VIEW's d0..d3 and perm fields, in their encoding order (hw/controller.py checks).
 VIEW_LAYOUT = data.StructLayout({"dims": data.ArrayLayout(unsigned(16), VIEW_DIMS), "perm": unsigned(2 * VIEW_DIMS)})
+#: The VIEW perm field of the identity permutation (0, 1, 2, 3): 2 bits per output axis.
+IDENTITY_PERM = sum(k << (2 * k) for k in range(VIEW_DIMS))
 DIGITS = data.ArrayLayout(data.StructLayout({"radix": unsigned(16), "stride": unsigned(32)}), 4)
 
 
@@ -210,13 +220,21 @@ class ViewSplit(wiring.Component):
                 m.d.comb += put(sig, pair)
 
         def windows(digits, name):
-            # innermost digit with a radix > 1 (none: a single position, not windowed)
+            # innermost digit with a radix > 1 (none: a single position, not windowed) and
+            # the next one out (pair windows: radix 2 inside an even radix)
             radix = Signal(16, name=f"{name}_radix"); stride = Signal(32, name=f"{name}_stride")
-            m.d.comb += [radix.eq(1), stride.eq(0)]
-            for dg in digits:  # outermost first, so the innermost non-unit one wins
-                with m.If(dg.radix > 1):
+            radix2 = Signal(16, name=f"{name}_radix2"); stride2 = Signal(33, name=f"{name}_stride2")
+            m.d.comb += [radix.eq(1), stride.eq(0), radix2.eq(1), stride2.eq(0)]
+            for k, dg in enumerate(digits):
+                inside = [d.radix > 1 for d in digits[k + 1:]]
+                n_in = sum(x.as_unsigned() for x in inside) if inside else Const(0, 1)
+                with m.If((dg.radix > 1) & (n_in == 0)):
                     m.d.comb += [radix.eq(dg.radix), stride.eq(dg.stride)]
-            return (radix[:2] == 0) & (radix != 0) & (stride <= 2)
+                with m.If((dg.radix > 1) & (n_in == 1)):
+                    m.d.comb += [radix2.eq(dg.radix), stride2.eq(dg.stride)]
+            quad = (radix[:2] == 0) & (radix != 0) & (stride <= 2)
+            pair = (radix == 2) & (radix2 > 1) & ~radix2[0] & (stride + stride2 <= 6)
+            return quad | pair
         w_rows = windows(cols, "colw")
         w_cols = windows(rows, "roww")
         m.d.comb += [self.rows[k].eq(rows[k]) for k in range(4)]

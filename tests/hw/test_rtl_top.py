@@ -171,6 +171,47 @@ def test_top_reductions_pysim(pysim_run):
     _check({"reduce_chain": cases["reduce_chain"]}, want, results, compare)
 
 
+def test_top_acc_views_pysim(pysim_run):
+    """QUANT and QUANTR of accumulator sources through the TT backward's dtq view (each
+    output block gathers two records whose exponents differ by ~2^23; hw/top_gather.py),
+    GEMMs consuming the results: every stored word, cycles, busy and stall equal the
+    simulator's; the forward's tq view on an accumulator still stops with error 2."""
+    from pinta.hw.top_gather import acc_view_split
+
+    _, (cases, want), _, results = pysim_run
+    an = want["view_acc_dtq"]["analysis"]
+    names = set()
+    for i, ins in enumerate(an.program):
+        if ins.mnemonic in ("QUANT", "QUANTR") and ins["view"]:
+            src = an.descriptors[i][ins["src"]]
+            v = an.views[i][ins["view"]]
+            assert src.fmt.name == "acc"
+            assert acc_view_split(v.dims, v.perm, an.descriptors[i][ins["dst"]].cols, src.cols) is not None
+            names.add(ins.mnemonic)
+    assert names == {"QUANT", "QUANTR"}
+    _check({k: cases[k] for k in ("view_acc_dtq", "view_acc_unimplemented")}, want, results, check_illegal)
+
+
+def test_top_vred_views_pysim(pysim_run):
+    """VRED through identity-permutation view registers (the engine takes the view's dims):
+    every stored word, cycles, busy and stall equal the simulator's; a VRED through a
+    permuting view stops with error 2 (its gathered source is not built)."""
+    _, (cases, want), _, results = pysim_run
+    an = want["vred_views"]["analysis"]
+    # the case does what it is for: VREDs through views v1..v7, of all three shapes the engine has
+    from pinta.hw.top_reduce import reduce_dims
+
+    kinds = set()
+    for i, ins in enumerate(an.program):
+        if ins.mnemonic == "VRED":
+            v = an.views[i][ins["view"]]
+            assert ins["view"] != 0 and tuple(v.perm) == (0, 1, 2, 3)
+            outer, nred, inner = reduce_dims(v.dims, ins["axis"], ins["axis"] + ins["span"] + 1)
+            kinds.add("copy" if nred == 1 else "B" if inner == 1 else "A")
+    assert kinds == {"copy", "A", "B"}
+    _check({k: cases[k] for k in ("vred_views", "vred_perm_unimplemented")}, want, results, check_illegal)
+
+
 def test_top_deq_pysim(pysim_run):
     """DEQ of smx4/8/12 at both ends of FP32's exact range: bit-exact, cycle-exact, no error;
     the same program with a value FP32 cannot hold stops with DEQ_INEXACT at that DEQ, at its

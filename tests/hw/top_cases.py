@@ -185,8 +185,25 @@ def stein_cases(cfg):
 
 def reduce_cases(cfg):
     """VSUM (both axes) and VRED (view v0) on the reduction engine, mixed with element-wise
-    VEC instructions; values that make the summation order matter."""
-    return {"reduce_chain": make_case(cfg, reduce_chain_program(cfg, *reduce_chain_inputs()))}
+    VEC instructions; values that make the summation order matter (``reduce_chain``). VRED
+    through identity views v1..v7 (``vred_views``), and through a permuting view, which
+    stops with error 2 (``vred_perm_unimplemented``)."""
+    from pinta.hw.top_programs import vred_view_program
+    from pinta.sim.isa import Buffer
+
+    x7, y, *_ = reduce_chain_inputs()
+    x = np.concatenate([x7.reshape(-1), y.reshape(-1)[:13]]).reshape(6, 8)  # the order-sensitive values, 48 of them
+    cases = {"reduce_chain": make_case(cfg, reduce_chain_program(cfg, *reduce_chain_inputs())),
+             "vred_views": make_case(cfg, vred_view_program(cfg, x, y))}
+    # VRED through a permuting view (the compiler's permuted copies) needs a gathered source: error 2
+    pb = ProgramBuilder(cfg)
+    tx = pb.load_fp32(Buffer.activations, x)
+    out = pb.tensor(Buffer.gradients, Fmt.fp32, 8, 6)
+    v = pb.view((6, 8), (1, 0))
+    pb.use(out, tx)
+    pb.emit("VRED", dst=out.reg, a=tx.reg, view=v, axis=2, span=0)
+    cases["vred_perm_unimplemented"] = _unimplemented_case(cfg, pb)
+    return cases
 
 
 def deq_cases(cfg):
@@ -503,8 +520,9 @@ def view_cases(cfg):
     """QUANT and QUANTR through views from fp32 sources (``view_chain``), and the two kinds
     of view this RTL refuses with error 2: the TT forward's second QUANT, which reads an
     accumulator through (t, M2, N1, r) → (0, 2, 3, 1) (``view_acc_unimplemented``), and an
-    fp32 view whose block rows and columns are not 4-word windows, the TT chain's
-    (4, 2, 2, 2) → (0, 2, 1, 3) (``view_unwindowed_unimplemented``)."""
+    fp32 view whose block rows and columns are not 4-word windows, (2, 2, 4, 2) →
+    (2, 0, 1, 3) (``view_unwindowed_unimplemented``). The pair windows, among them the TT
+    chain's (4, 2, 2, 2) → (0, 2, 1, 3): ``view_pairs``."""
     from pinta.sim.isa import Buffer, Fmt, MacMode
 
     inp = view_chain_inputs()
@@ -515,10 +533,14 @@ def view_cases(cfg):
     tacc = pb.gemm(qx, qw, MacMode.i8x8)                                                      # 8×4 = (t, M2·N1·r)
     pb.quant(tacc, 8, 16, 2, view=pb.view((2, 4, 2, 2), (0, 2, 3, 1)))
     cases["view_acc_unimplemented"] = _unimplemented_case(cfg, pb)
+    from pinta.hw.top_programs import view_pairs_inputs, view_pairs_program
+    cases["view_pairs"] = make_case(cfg, view_pairs_program(cfg, view_pairs_inputs()))
+    from pinta.hw.top_programs import acc_view_inputs, acc_view_program
+    cases["view_acc_dtq"] = make_case(cfg, acc_view_program(cfg, acc_view_inputs()))
     pb = ProgramBuilder(cfg)
     f = pb.load_fp32(Buffer.activations, inp["x"][:2, :16].reshape(8, 4))
     out = pb.tensor(Buffer.weights, Fmt.smx12, 8, 4)
-    v = pb.view((4, 2, 2, 2), (0, 2, 1, 3))
+    v = pb.view((2, 2, 4, 2), (2, 0, 1, 3))  # pairs on both sides, S1 + S2 > 6: no 4-word windows
     pb.use(out, f)
     pb.emit("QUANTR", dst=out.reg, src=f.reg, view=v, row=0)
     cases["view_unwindowed_unimplemented"] = _unimplemented_case(cfg, pb)
