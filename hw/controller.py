@@ -368,22 +368,17 @@ class Controller(wiring.Component):
                 with m.If(is_op[x]):
                     m.d.comb += depth.eq(vector_depth(x))
             m.d.comb += [occ.eq(vocc), lat.eq(vocc + depth)]
-        with m.Elif(is_op["STEIN"]):
-            # vector_passes("STEIN") passes per L elements of up (d2): one per result tensor
-            # through the one arithmetic write port (hw/top_vec.py)
-            s_el = Signal(32)
-            m.d.comb += s_el.eq(d[2].rows * d[2].cols)
-            socc = Signal(32)
-            m.d.comb += socc.eq(cdiv(s_el, cfg.vector_lanes) * vector_passes("STEIN"))
-            m.d.comb += [occ.eq(socc), lat.eq(socc + vector_depth("STEIN"))]
-        with m.Elif(is_op["ADAM"]):
-            # vector_passes("ADAM") passes per L elements of w (d0); the depth is the ADAM
-            # datapath's (hw/top_adam.py adam_depth)
-            a_el = Signal(32)
-            m.d.comb += a_el.eq(d[0].rows * d[0].cols)
-            aocc = Signal(32)
-            m.d.comb += aocc.eq(cdiv(a_el, cfg.vector_lanes) * vector_passes("ADAM"))
-            m.d.comb += [occ.eq(aocc), lat.eq(aocc + vector_depth("ADAM"))]
+        # Multi-pass VEC instructions: vector_passes(x) passes per L elements of the operand
+        # that sets their length. STEIN: up (d2), one pass per result tensor through the one
+        # arithmetic write port (hw/top_vec.py); ADAM: w (d0), its depth the ADAM
+        # datapath's (hw/top_adam.py adam_depth).
+        for name, di in (("STEIN", 2), ("ADAM", 0)):
+            with m.Elif(is_op[name]):
+                p_el = Signal(32, name=f"{name.lower()}_el")
+                m.d.comb += p_el.eq(d[di].rows * d[di].cols)
+                pocc = Signal(32, name=f"{name.lower()}_occ")
+                m.d.comb += pocc.eq(cdiv(p_el, cfg.vector_lanes) * vector_passes(name))
+                m.d.comb += [occ.eq(pocc), lat.eq(pocc + vector_depth(name))]
         with m.Elif(is_op["VSUM"] | is_op["VRED"]):
             # the reduction engine's op count (hw/top_reduce.py reduce_ops, the function
             # sim/timing.py uses) + the arithmetic depth

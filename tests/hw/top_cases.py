@@ -256,14 +256,7 @@ def broadcast_cases(cfg):
     out = pb.tensor(Buffer.gradients, x.fmt, 6, 5)
     pb.use(out, x, bias)
     pb.emit("VADDB", dst=out.reg, a=x.reg, b=bias.reg)
-    k = len(pb.program) - 1
-    m = Machine(cfg)
-    for addr, image in pb.input_images().items():
-        m.dram_write(addr, image)
-    prefix = m.run(pb.program[:k]).analysis
-    case = {"program": [f"{encode(i):032x}" for i in pb.program], "read": {},
-            "dram": {str(addr // 8): [int(w) for w in image] for addr, image in pb.input_images().items()}}
-    cases["broadcast_unaligned"] = (case, {"code": ErrorCode.UNIMPLEMENTED.value, "k": k, "prefix": prefix})
+    cases["broadcast_unaligned"] = _unimplemented_case(cfg, pb)
     return cases
 
 
