@@ -148,11 +148,15 @@ def reduce_dims(dims, lo, hi, ops=IntOps):
     source, L elements per cycle.
     """
     outer = nred = inner = 1
+    last = len(dims) - 1
     for k, d in enumerate(dims):
         if isinstance(d, int) and d == 1:
             continue  # a unit axis multiplies nothing (no multiplier in hardware)
-        outer = outer * ops.mux(lo > k, d, 1)
-        nred = nred * ops.mux((lo <= k) & (hi > k), d, 1)
+        # lo <= last (the axis field names an axis), so the last axis is never outer and
+        # lo <= last always holds there: no comparison that is constant in hardware
+        if k < last:
+            outer = outer * ops.mux(lo > k, d, 1)
+        nred = nred * ops.mux(((lo <= k) & (hi > k)) if k < last else (hi > k), d, 1)
         inner = inner * ops.mux(hi <= k, d, 1)
     # nred = 1 (a reduction over unit axes, which the compiler uses as a permuted copy
     # through a view): a copy, one LOAD of L elements per cycle over the flat source,
